@@ -1,0 +1,58 @@
+// Reads a request body with a hard size limit (413 past it, before buffering more) and decodes
+// JSON or YAML into a plain value, with errors that say what was wrong and where.
+
+import type { IncomingMessage } from 'node:http';
+import yaml from 'js-yaml';
+import { badRequest, tooLarge, unsupportedMediaType } from './errors.js';
+
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume(); // drain, so the connection can answer
+    throw tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export const mediaType = (contentType: string | undefined) => (contentType ?? '').split(';')[0].trim().toLowerCase();
+
+/** Decodes a create/update body: JSON, or YAML (kube accepts both). */
+export function decodeObjectBody(buf: Buffer, contentType: string | undefined): unknown {
+  const type = mediaType(contentType);
+  if (type === 'application/json' || type === '') return parseJSON(buf);
+  if (type === 'application/yaml') return parseYAML(buf);
+  throw unsupportedMediaType(type, ['application/json', 'application/yaml']);
+}
+
+export function parseJSON(buf: Buffer): unknown {
+  const text = buf.toString('utf8');
+  if (!text.trim()) throw badRequest('the request body is empty');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function parseYAML(buf: Buffer): unknown {
+  const text = buf.toString('utf8');
+  if (!text.trim()) throw badRequest('the request body is empty');
+  try {
+    // YAML 1.2 core schema: no 1.1 surprises (yes/no booleans, timestamps turned into dates).
+    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA });
+    if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
+    return docs[0];
+  } catch (e) {
+    throw badRequest(`the request body is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+}

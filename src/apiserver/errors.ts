@@ -1,0 +1,98 @@
+// Handlers throw a StatusError; one error handler turns it into a metav1.Status response.
+// Messages follow kube-apiserver's wording so kubectl prints what operators already know.
+
+import type { FieldError } from '../apis/meta/resource.js';
+import type { Status, StatusCause, StatusDetails } from '../apis/meta/types.js';
+
+export class StatusError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: StatusDetails,
+  ) {
+    super(message);
+  }
+
+  toStatus(): Status {
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      ...(this.details ? { details: this.details } : {}),
+      code: this.code,
+    };
+  }
+}
+
+/** `gitrepositories.gitops.toolkit` — how kube names a resource in messages. */
+export interface ResourceRef {
+  group: string;
+  resource: string;
+}
+const qualified = (r: ResourceRef) => (r.group ? `${r.resource}.${r.group}` : r.resource);
+
+export const notFound = (r: ResourceRef, name: string) =>
+  new StatusError(404, 'NotFound', `${qualified(r)} "${name}" not found`, { name, group: r.group, kind: r.resource });
+
+export const alreadyExists = (r: ResourceRef, name: string) =>
+  new StatusError(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`, { name, group: r.group, kind: r.resource });
+
+export const conflict = (r: ResourceRef, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again') =>
+  new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${why}`, { name, group: r.group, kind: r.resource });
+
+export const badRequest = (message: string) => new StatusError(400, 'BadRequest', message);
+
+export const expired = (message: string) => new StatusError(410, 'Expired', message);
+
+export const methodNotAllowed = (method: string, what: string) =>
+  new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${what})`);
+
+export const unsupportedMediaType = (got: string, accepted: string[]) =>
+  new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format (${got || 'no Content-Type'}) - accepted media types include: ${accepted.join(', ')}`);
+
+export const notAcceptable = (accepted: string[]) =>
+  new StatusError(406, 'NotAcceptable', `only the following media types are accepted: ${accepted.join(', ')}`);
+
+export const tooLarge = (limit: number) => new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
+
+export const unauthorized = () => new StatusError(401, 'Unauthorized', 'Unauthorized');
+
+export const forbidden = (message: string, details?: StatusDetails) => new StatusError(403, 'Forbidden', message, details);
+
+export const internalError = (message: string) =>
+  new StatusError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
+
+export const timeout = (message: string) => new StatusError(504, 'Timeout', message);
+
+/** Renders one FieldError the way kube's field.Error does: `spec.url: Invalid value: "x": must be …`. */
+export function fieldErrorMessage(e: FieldError): string {
+  const v = e.value === undefined ? '' : `${JSON.stringify(e.value)}: `;
+  switch (e.type) {
+    case 'FieldValueRequired':
+      return `Required value${e.message && e.message !== 'Required value' ? `: ${e.message}` : ''}`;
+    case 'FieldValueForbidden':
+      return `Forbidden: ${e.message}`;
+    case 'FieldValueNotSupported':
+      return `Unsupported value: ${v}${e.message}`;
+    case 'FieldValueDuplicate':
+      return `Duplicate value: ${v}${e.message}`.replace(/: $/, '');
+    case 'FieldValueTooLong':
+      return `Too long: ${e.message}`;
+    case 'FieldValueTypeInvalid':
+      return `Invalid value: ${v}${e.message}`;
+    default:
+      return `Invalid value: ${v}${e.message}`;
+  }
+}
+
+/** 422 Invalid naming every bad field, e.g. `GitRepository.gitops.toolkit "x" is invalid: [spec.url: …, spec.ref.semver: …]`. */
+export function invalid(group: string, kind: string, name: string, errors: FieldError[]): StatusError {
+  const causes: StatusCause[] = errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field }));
+  const parts = errors.map((e) => `${e.field}: ${fieldErrorMessage(e)}`);
+  const summary = parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`;
+  return new StatusError(422, 'Invalid', `${kind}.${group} "${name}" is invalid: ${summary}`, { name, group, kind, causes });
+}

@@ -1,0 +1,291 @@
+// The REST handlers of /apis/gitops.toolkit/v1/...: get, list, watch, create, update, patch, delete,
+// deletecollection, the /status subresource and the /artifact subresource of source kinds.
+
+import type { Request, Response } from 'express';
+import yaml from 'js-yaml';
+import type { KubeObject } from '../../apis/meta/types.js';
+import type { Logger } from '../../log/logger.js';
+import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore, WatchEventOut, WriteContext } from '../../registry/store.js';
+import { checkURLName, checkURLNamespace } from '../../registry/store.js';
+import { defaultManager } from '../../registry/fieldmanager/index.js';
+import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
+import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../errors.js';
+import { negotiateObject, SERVED_OBJECT_TYPES, type ObjectOutput } from '../negotiation.js';
+import type { RequestInfo } from '../request-info.js';
+import { partialObjectMetadata, toTable, type IncludeObject } from '../tables.js';
+
+/** Serves a source's artifact; the artifact store arrives with the source reconcilers. */
+export interface ArtifactServer {
+  serve(req: Request, res: Response, store: ResourceStore, obj: KubeObject): Promise<void>;
+}
+
+export interface ResourceHandlerOptions {
+  stores: Map<string, ResourceStore>;
+  maxBodyBytes: number;
+  minRequestTimeoutSeconds: number;
+  artifacts: ArtifactServer;
+  log: Logger;
+}
+
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/apply-patch+yaml': 'apply',
+  'application/apply-patch+cbor': 'apply',
+  'application/strategic-merge-patch+json': 'strategic',
+};
+
+export function resourceHandler(o: ResourceHandlerOptions) {
+  return async (req: Request, res: Response, info: RequestInfo): Promise<void> => {
+    const query = new URLSearchParams(req.url.split('?')[1] ?? '');
+    if (!info.resource) throw notFound({ group: info.apiGroup ?? '', resource: '' }, '');
+    const store = o.stores.get(info.resource);
+    if (!store) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (info.namespace !== undefined) checkURLNamespace(info.namespace);
+    if (info.name !== undefined) checkURLName(info.name);
+    const ns = info.namespace;
+    const name = info.name;
+    const sub = info.subresource;
+    if (sub !== undefined && sub !== 'status' && !(sub === 'artifact' && store.def.hasArtifact)) {
+      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (name !== undefined && ns === undefined) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+
+    switch (info.verb) {
+      case 'get': {
+        if (sub === 'artifact') return o.artifacts.serve(req, res, store, await store.get(ns!, name!));
+        const out = negotiate(req, false);
+        const obj = await store.get(ns!, name!);
+        return sendObject(res, 200, store, obj, out, query);
+      }
+      case 'list': {
+        if (sub) throw methodNotAllowed(req.method, info.path);
+        const out = negotiate(req, true);
+        const list = await store.list(ns, listQuery(query));
+        return sendList(res, store, list, out, query);
+      }
+      case 'watch':
+        if (sub) throw methodNotAllowed(req.method, info.path);
+        return serveWatch(req, res, store, ns, name, query, o);
+      case 'create': {
+        if (name !== undefined || ns === undefined) throw methodNotAllowed(req.method, info.path);
+        const out = negotiate(req, false);
+        const ctx = writeContext(req, query);
+        const body = decodeObjectBody(await readBody(req, o.maxBodyBytes), req.headers['content-type']);
+        const obj = await store.create(ns, body, ctx);
+        return sendObject(res, 201, store, obj, out, query, ctx.warnings);
+      }
+      case 'update': {
+        if (name === undefined || sub === 'artifact') throw methodNotAllowed(req.method, info.path);
+        const out = negotiate(req, false);
+        const ctx = writeContext(req, query);
+        const body = decodeObjectBody(await readBody(req, o.maxBodyBytes), req.headers['content-type']);
+        const obj = await store.update(ns!, name, body, ctx, sub === 'status' ? 'status' : undefined);
+        return sendObject(res, 200, store, obj, out, query, ctx.warnings);
+      }
+      case 'patch': {
+        if (name === undefined || sub === 'artifact') throw methodNotAllowed(req.method, info.path);
+        const out = negotiate(req, false);
+        const type = PATCH_TYPES[mediaType(req.headers['content-type'])];
+        if (!type) {
+          throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+        }
+        const ctx = writeContext(req, query, type === 'apply');
+        const force = parseBool(query.get('force'), 'force');
+        if (force !== undefined && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
+        const raw = await readBody(req, o.maxBodyBytes);
+        const body = type === 'apply' ? parseYAML(raw) : type === 'strategic' ? null : parseJSON(raw);
+        const { object, created } = await store.patch(ns!, name, type, body, ctx, { force, subresource: sub === 'status' ? 'status' : undefined });
+        return sendObject(res, created ? 201 : 200, store, object, out, query, ctx.warnings);
+      }
+      case 'delete': {
+        if (name === undefined || sub) throw methodNotAllowed(req.method, info.path);
+        const out = negotiate(req, false);
+        const ctx = writeContext(req, query);
+        const opts = await deleteOptions(req, query, o.maxBodyBytes, ctx);
+        const { object } = await store.delete(ns!, name, opts, ctx);
+        return sendObject(res, 200, store, object, out, query, ctx.warnings);
+      }
+      case 'deletecollection': {
+        if (sub) throw methodNotAllowed(req.method, info.path);
+        const out = negotiate(req, true);
+        const ctx = writeContext(req, query);
+        const opts = await deleteOptions(req, query, o.maxBodyBytes, ctx);
+        const list = await store.deleteCollection(ns, listQuery(query), opts, ctx);
+        return sendList(res, store, list, out, query, ctx.warnings);
+      }
+      default:
+        throw methodNotAllowed(req.method, info.path);
+    }
+  };
+}
+
+function negotiate(req: Request, isList: boolean): ObjectOutput {
+  const out = negotiateObject(req.headers.accept, isList);
+  if (!out) throw notAcceptable(SERVED_OBJECT_TYPES);
+  return out;
+}
+
+function parseBool(v: string | null, name: string): boolean | undefined {
+  if (v === null) return undefined;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0' || v === '') return false;
+  throw badRequest(`${name}: Invalid value: "${v}": must be a boolean`);
+}
+
+function parseIntParam(v: string | null, name: string): number | undefined {
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw badRequest(`${name}: Invalid value: "${v}": must be an integer`);
+  return Number(v);
+}
+
+function listQuery(q: URLSearchParams) {
+  const limit = parseIntParam(q.get('limit'), 'limit');
+  return {
+    labelSelector: q.get('labelSelector') ?? undefined,
+    fieldSelector: q.get('fieldSelector') ?? undefined,
+    limit,
+    continue: q.get('continue') || undefined,
+    resourceVersion: q.get('resourceVersion') ?? undefined,
+    resourceVersionMatch: q.get('resourceVersionMatch') || undefined,
+  };
+}
+
+function writeContext(req: Request, q: URLSearchParams, isApply = false): WriteContext {
+  const dryRun = q.getAll('dryRun');
+  for (const d of dryRun) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
+  const fv = q.get('fieldValidation') ?? 'Warn';
+  if (!['Strict', 'Warn', 'Ignore'].includes(fv)) throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
+  let manager = q.get('fieldManager') ?? '';
+  if (manager.length > 128) throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueTooLong', field: 'fieldManager', message: 'may not be more than 128 characters' }]);
+  if (isApply && !manager) throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueRequired', field: 'fieldManager', message: 'is required for apply patch' }]);
+  if (!manager) manager = defaultManager(req.headers['user-agent']);
+  return { dryRun: dryRun.length > 0, fieldManager: manager, fieldValidation: fv as FieldValidation, warnings: [] };
+}
+
+async function deleteOptions(req: Request, q: URLSearchParams, limit: number, ctx: WriteContext): Promise<DeleteOptions> {
+  const raw = await readBody(req, limit);
+  let body: Record<string, unknown> = {};
+  if (raw.length && raw.toString('utf8').trim()) {
+    const v = mediaType(req.headers['content-type']) === 'application/yaml' ? parseYAML(raw) : parseJSON(raw);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest('DeleteOptions must be an object');
+    body = v as Record<string, unknown>;
+    if (Array.isArray(body.dryRun)) {
+      for (const d of body.dryRun) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
+      if (body.dryRun.length) ctx.dryRun = true;
+    }
+  }
+  const pre = body.preconditions as DeleteOptions['preconditions'];
+  return {
+    propagationPolicy: (q.get('propagationPolicy') ?? (body.propagationPolicy as string | undefined)) || undefined,
+    gracePeriodSeconds: parseIntParam(q.get('gracePeriodSeconds'), 'gracePeriodSeconds') ?? (body.gracePeriodSeconds as number | undefined),
+    preconditions: pre && typeof pre === 'object' ? pre : undefined,
+  };
+}
+
+function includeObject(q: URLSearchParams): IncludeObject {
+  const v = q.get('includeObject') ?? 'Metadata';
+  if (v !== 'None' && v !== 'Metadata' && v !== 'Object') throw badRequest(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
+  return v;
+}
+
+function setWarnings(res: Response, warnings: string[] = []): void {
+  const uniq = [...new Set(warnings)];
+  if (uniq.length) res.setHeader('Warning', uniq.map((w) => `299 - ${JSON.stringify(w.replace(/[\r\n]+/g, ' '))}`));
+}
+
+function send(res: Response, code: number, body: unknown, out: ObjectOutput): void {
+  if (out.as === 'object' && out.format === 'yaml') {
+    res.status(code).type('application/yaml').send(yaml.dump(body, { noRefs: true, lineWidth: -1 }));
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.status(code).setHeader('Content-Type', 'application/json');
+  res.end(text);
+}
+
+function sendObject(res: Response, code: number, store: ResourceStore, obj: KubeObject, out: ObjectOutput, q: URLSearchParams, warnings?: string[]): void {
+  setWarnings(res, warnings);
+  if (out.as === 'Table') return send(res, code, toTable(store.def, [obj], {}, { includeObject: includeObject(q), apiVersion: `meta.k8s.io/${out.version}` }), out);
+  if (out.as === 'PartialObjectMetadata') return send(res, code, { ...partialObjectMetadata(obj), apiVersion: `meta.k8s.io/${out.version}` }, out);
+  send(res, code, obj, out);
+}
+
+function sendList(res: Response, store: ResourceStore, list: KubeList, out: ObjectOutput, q: URLSearchParams, warnings?: string[]): void {
+  setWarnings(res, warnings);
+  if (out.as === 'Table') return send(res, 200, toTable(store.def, list.items, list.metadata, { includeObject: includeObject(q), apiVersion: `meta.k8s.io/${out.version}` }), out);
+  if (out.as === 'PartialObjectMetadata') {
+    const apiVersion = `meta.k8s.io/${out.version}`;
+    return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion, metadata: list.metadata, items: list.items.map((i) => ({ ...partialObjectMetadata(i), apiVersion })) }, out);
+  }
+  send(res, 200, list, out);
+}
+
+/** Watch: a JSON object per line, flushed as it happens, until timeout, client close or an ERROR. */
+async function serveWatch(req: Request, res: Response, store: ResourceStore, ns: string | undefined, name: string | undefined, q: URLSearchParams, o: ResourceHandlerOptions): Promise<void> {
+  const out = negotiate(req, true);
+  if (out.as === 'object' && out.format === 'yaml') throw notAcceptable(['application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io']);
+  const base = listQuery(q);
+  let fieldSelector = base.fieldSelector;
+  if (name !== undefined) fieldSelector = fieldSelector ? `${fieldSelector},metadata.name=${name}` : `metadata.name=${name}`;
+  const timeoutSeconds = parseIntParam(q.get('timeoutSeconds'), 'timeoutSeconds');
+  const min = o.minRequestTimeoutSeconds;
+  const seconds = timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds : min + Math.random() * min;
+
+  const abort = new AbortController();
+  const events = await store.watch(
+    ns,
+    {
+      labelSelector: base.labelSelector,
+      fieldSelector,
+      resourceVersion: base.resourceVersion,
+      resourceVersionMatch: base.resourceVersionMatch,
+      allowWatchBookmarks: parseBool(q.get('allowWatchBookmarks'), 'allowWatchBookmarks') ?? false,
+      sendInitialEvents: parseBool(q.get('sendInitialEvents'), 'sendInitialEvents'),
+    },
+    abort.signal,
+  );
+  const stop = () => abort.abort();
+  const timer = setTimeout(stop, seconds * 1000);
+  res.on('close', stop);
+  let started = false;
+  let tableHeaderSent = false;
+  const include = out.as === 'Table' ? includeObject(q) : 'Metadata';
+  const encode = (ev: WatchEventOut): string => {
+    if (out.as === 'Table' && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')) {
+      const table = toTable(store.def, [ev.object as KubeObject], {}, { includeObject: include, apiVersion: `meta.k8s.io/${out.version}`, noHeaders: tableHeaderSent });
+      tableHeaderSent = true;
+      return JSON.stringify({ type: ev.type, object: table });
+    }
+    if (out.as === 'PartialObjectMetadata' && ev.type !== 'ERROR') {
+      return JSON.stringify({ type: ev.type, object: { ...partialObjectMetadata(ev.object as KubeObject), apiVersion: `meta.k8s.io/${out.version}` } });
+    }
+    return JSON.stringify(ev);
+  };
+  try {
+    res.status(200).setHeader('Content-Type', 'application/json');
+    res.setHeader('Cache-Control', 'no-cache, private');
+    res.setHeader('Transfer-Encoding', 'chunked');
+    res.flushHeaders();
+    started = true;
+    let step = await events.next();
+    while (!step.done && !abort.signal.aborted) {
+      const ok = res.write(`${encode(step.value)}\n`);
+      if (step.value.type === 'ERROR') break;
+      if (!ok) await new Promise<void>((r) => res.once('drain', r).once('close', r));
+      step = await events.next();
+    }
+  } catch (e) {
+    if (!started) throw e;
+    if (!abort.signal.aborted) {
+      const status = e instanceof StatusError ? e.toStatus() : new StatusError(500, 'InternalError', 'watch ended unexpectedly').toStatus();
+      if (!(e instanceof StatusError)) o.log.error('watch failed', { err: e, resource: store.def.plural });
+      res.write(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+    }
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+    await events.return(undefined).catch(() => undefined);
+    if (started) res.end();
+  }
+}

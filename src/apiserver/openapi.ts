@@ -1,0 +1,277 @@
+// OpenAPI v2 (/openapi/v2) and v3 (/openapi/v3, /openapi/v3/apis/gitops.toolkit/v1) built from the
+// kinds' JSON Schemas — the same schemas that validate writes. kubectl reads them for `explain`, for
+// client-side validation, and to learn that writes take `dryRun` and `fieldValidation` and that PATCH
+// does not take strategic merge patches.
+
+import { createHash } from 'node:crypto';
+import type { JSONSchemaProps, ResourceDefinition } from '../apis/meta/resource.js';
+import { GROUP, VERSION } from '../apis/v1/common.js';
+import { metaDefinitions, META } from './openapi-meta.js';
+
+type Doc = Record<string, unknown>;
+
+/** kube names a group's definitions by the reversed group: gitops.toolkit → toolkit.gitops.v1.Kind */
+const defName = (kind: string) => `${GROUP.split('.').reverse().join('.')}.${VERSION}.${kind}`;
+const gvk = (kind: string) => ({ group: GROUP, version: VERSION, kind });
+
+const PATCH_CONTENT_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
+
+interface Param {
+  name: string;
+  in: 'path' | 'query';
+  description: string;
+  type: 'string' | 'integer' | 'boolean';
+  required?: boolean;
+  uniqueItems?: boolean;
+}
+
+const p = (name: string, description: string, type: Param['type'] = 'string', inPath = false): Param => ({
+  name,
+  in: inPath ? 'path' : 'query',
+  description,
+  type,
+  ...(inPath ? { required: true } : { uniqueItems: true }),
+});
+
+const PARAMS = {
+  namespace: p('namespace', 'object name and auth scope, such as for teams and projects', 'string', true),
+  name: p('name', 'name of the object', 'string', true),
+  pretty: p('pretty', "If 'true', then the output is pretty printed."),
+  dryRun: p('dryRun', 'When present, indicates that modifications should not be persisted. Valid values are: - All: all dry run stages will be processed'),
+  fieldManager: p('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes. Required for apply requests (application/apply-patch); optional otherwise.'),
+  fieldValidation: p(
+    'fieldValidation',
+    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: - Ignore: drops them silently - Warn: drops them and returns a Warning header for each (the default) - Strict: fails the request with a BadRequest error naming them.',
+  ),
+  force: p('force', 'Force is going to "force" Apply requests: the applier takes ownership of conflicting fields from other managers. Must be unset for non-apply patch requests.', 'boolean'),
+  labelSelector: p('labelSelector', 'A selector to restrict the list of returned objects by their labels. Defaults to everything.'),
+  fieldSelector: p('fieldSelector', 'A selector to restrict the list of returned objects by their fields (metadata.name, metadata.namespace). Defaults to everything.'),
+  limit: p('limit', 'limit is a maximum number of responses to return for a list call. If more items exist, the server sets the `continue` field on the list metadata.', 'integer'),
+  continue: p('continue', 'The continue option should be set when retrieving more results from the server, with the value the server returned in the previous page.'),
+  resourceVersion: p('resourceVersion', 'resourceVersion sets a constraint on what resource versions a request may be served from. Defaults to the latest state.'),
+  resourceVersionMatch: p('resourceVersionMatch', 'resourceVersionMatch determines how resourceVersion is applied to list calls: Exact or NotOlderThan.'),
+  watch: p('watch', 'Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.', 'boolean'),
+  allowWatchBookmarks: p('allowWatchBookmarks', 'allowWatchBookmarks requests watch events with type "BOOKMARK".', 'boolean'),
+  sendInitialEvents: p('sendInitialEvents', 'sendInitialEvents=true may be set together with watch=true: the watch starts with synthetic events for the current state, ended by a bookmark annotated "k8s.io/initial-events-end".', 'boolean'),
+  timeoutSeconds: p('timeoutSeconds', 'Timeout for the list/watch call. This limits the duration of the call, regardless of any activity or inactivity.', 'integer'),
+  gracePeriodSeconds: p('gracePeriodSeconds', 'The duration in seconds before the object should be deleted. Objects of this API are deleted at once (or when their finalizers are removed).', 'integer'),
+  propagationPolicy: p('propagationPolicy', "Whether and how garbage collection will be performed: 'Orphan', 'Background' or 'Foreground'."),
+};
+
+const LIST_PARAMS = [PARAMS.allowWatchBookmarks, PARAMS.continue, PARAMS.fieldSelector, PARAMS.labelSelector, PARAMS.limit, PARAMS.resourceVersion, PARAMS.resourceVersionMatch, PARAMS.sendInitialEvents, PARAMS.timeoutSeconds, PARAMS.watch];
+const WRITE_PARAMS = [PARAMS.dryRun, PARAMS.fieldManager, PARAMS.fieldValidation];
+
+interface Operation {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  action: 'get' | 'list' | 'post' | 'put' | 'patch' | 'delete' | 'deletecollection';
+  operationId: string;
+  description: string;
+  params: Param[];
+  kind: string;
+  body?: 'object' | 'patch' | 'deleteOptions';
+  response: string; // definition name, or 'artifact'
+  created?: boolean;
+}
+
+interface PathSpec {
+  path: string;
+  params: Param[];
+  ops: Operation[];
+}
+
+function pathsFor(def: ResourceDefinition): PathSpec[] {
+  const K = def.kind;
+  const id = (verb: string, suffix = '') => `${verb}GitopsToolkitV1Namespaced${K}${suffix}`;
+  const base = `/apis/${GROUP}/${VERSION}`;
+  const ns = `${base}/namespaces/{namespace}/${def.plural}`;
+  const obj = defName(K);
+  const list = defName(def.listKind);
+  const paths: PathSpec[] = [
+    {
+      path: `${base}/${def.plural}`,
+      params: [PARAMS.pretty],
+      ops: [{ method: 'get', action: 'list', operationId: `listGitopsToolkitV1${K}ForAllNamespaces`, description: `list or watch objects of kind ${K}`, params: LIST_PARAMS, kind: K, response: list }],
+    },
+    {
+      path: ns,
+      params: [PARAMS.namespace, PARAMS.pretty],
+      ops: [
+        { method: 'get', action: 'list', operationId: `listGitopsToolkitV1Namespaced${K}`, description: `list or watch objects of kind ${K}`, params: LIST_PARAMS, kind: K, response: list },
+        { method: 'post', action: 'post', operationId: `createGitopsToolkitV1Namespaced${K}`, description: `create a ${K}`, params: WRITE_PARAMS, kind: K, body: 'object', response: obj, created: true },
+        {
+          method: 'delete',
+          action: 'deletecollection',
+          operationId: `deleteGitopsToolkitV1CollectionNamespaced${K}`,
+          description: `delete collection of ${K}`,
+          params: [PARAMS.dryRun, PARAMS.fieldSelector, PARAMS.labelSelector, PARAMS.gracePeriodSeconds, PARAMS.propagationPolicy],
+          kind: K,
+          body: 'deleteOptions',
+          response: list,
+        },
+      ],
+    },
+    {
+      path: `${ns}/{name}`,
+      params: [PARAMS.name, PARAMS.namespace, PARAMS.pretty],
+      ops: [
+        { method: 'get', action: 'get', operationId: id('read'), description: `read the specified ${K}`, params: [PARAMS.resourceVersion], kind: K, response: obj },
+        { method: 'put', action: 'put', operationId: id('replace'), description: `replace the specified ${K}`, params: WRITE_PARAMS, kind: K, body: 'object', response: obj, created: true },
+        { method: 'patch', action: 'patch', operationId: id('patch'), description: `partially update the specified ${K}`, params: [...WRITE_PARAMS, PARAMS.force], kind: K, body: 'patch', response: obj, created: true },
+        { method: 'delete', action: 'delete', operationId: id('delete'), description: `delete a ${K}`, params: [PARAMS.dryRun, PARAMS.gracePeriodSeconds, PARAMS.propagationPolicy], kind: K, body: 'deleteOptions', response: obj },
+      ],
+    },
+    {
+      path: `${ns}/{name}/status`,
+      params: [PARAMS.name, PARAMS.namespace, PARAMS.pretty],
+      ops: [
+        { method: 'get', action: 'get', operationId: id('read', 'Status'), description: `read status of the specified ${K}`, params: [PARAMS.resourceVersion], kind: K, response: obj },
+        { method: 'put', action: 'put', operationId: id('replace', 'Status'), description: `replace status of the specified ${K}`, params: WRITE_PARAMS, kind: K, body: 'object', response: obj, created: true },
+        { method: 'patch', action: 'patch', operationId: id('patch', 'Status'), description: `partially update status of the specified ${K}`, params: [...WRITE_PARAMS, PARAMS.force], kind: K, body: 'patch', response: obj },
+      ],
+    },
+  ];
+  if (def.hasArtifact) {
+    paths.push({
+      path: `${ns}/{name}/artifact`,
+      params: [PARAMS.name, PARAMS.namespace],
+      ops: [{ method: 'get', action: 'get', operationId: id('read', 'Artifact'), description: `download the artifact (tar.gz) of the specified ${K}`, params: [], kind: K, response: 'artifact' }],
+    });
+  }
+  return paths;
+}
+
+// ---- schema conversion ----
+
+/** The kind's schema with `metadata` pointing at ObjectMeta, as kube publishes CRD schemas. */
+function publishedSchema(def: ResourceDefinition, ref: (name: string) => string, v3: boolean): Doc {
+  const schema = convert(def.schema, v3) as Doc;
+  const props = { ...(schema.properties as Doc) };
+  const metaDescription = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+  props.metadata = v3 ? { allOf: [{ $ref: ref(META.ObjectMeta) }], description: metaDescription } : { $ref: ref(META.ObjectMeta), description: metaDescription };
+  return { ...schema, properties: props, 'x-kubernetes-group-version-kind': [gvk(def.kind)] };
+}
+
+function listSchema(def: ResourceDefinition, ref: (name: string) => string): Doc {
+  return {
+    description: `${def.listKind} is a list of ${def.kind}`,
+    type: 'object',
+    required: ['items'],
+    properties: {
+      apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
+      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+      items: { type: 'array', description: `List of ${def.plural}.`, items: { $ref: ref(defName(def.kind)) } },
+      metadata: { $ref: ref(META.ListMeta), description: 'Standard list metadata.' },
+    },
+    'x-kubernetes-group-version-kind': [gvk(def.listKind)],
+  };
+}
+
+/** OpenAPI v2 has no nullable/oneOf/anyOf: kube drops them when publishing v2 (so does this). */
+function convert(s: JSONSchemaProps, v3: boolean): JSONSchemaProps {
+  const out: JSONSchemaProps = { ...s };
+  if (!v3) {
+    delete out.nullable;
+    delete out.oneOf;
+    delete out.anyOf;
+    delete out.allOf;
+    delete out.not;
+  }
+  if (s.properties) out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, convert(v, v3)]));
+  if (s.items) out.items = convert(s.items, v3);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.additionalProperties = convert(s.additionalProperties, v3);
+  return out;
+}
+
+// ---- documents ----
+
+export function openAPIv2(defs: ResourceDefinition[]): Doc {
+  const ref = (name: string) => `#/definitions/${name}`;
+  const definitions: Doc = { ...metaDefinitions(ref, false) };
+  const paths: Doc = {};
+  for (const def of defs) {
+    definitions[defName(def.kind)] = publishedSchema(def, ref, false);
+    definitions[defName(def.listKind)] = listSchema(def, ref);
+    for (const ps of pathsFor(def)) {
+      const item: Doc = { parameters: ps.params };
+      for (const op of ps.ops) {
+        const parameters: unknown[] = [...op.params];
+        if (op.body === 'object') parameters.unshift({ name: 'body', in: 'body', required: true, schema: { $ref: ref(op.response) } });
+        if (op.body === 'patch') parameters.unshift({ name: 'body', in: 'body', required: true, schema: { $ref: ref(META.Patch) } });
+        if (op.body === 'deleteOptions') parameters.unshift({ name: 'body', in: 'body', schema: { $ref: ref(META.DeleteOptions) } });
+        const ok = op.response === 'artifact' ? { description: 'OK', schema: { type: 'file' } } : { description: 'OK', schema: { $ref: ref(op.response) } };
+        item[op.method] = {
+          description: op.description,
+          operationId: op.operationId,
+          consumes: op.body === 'patch' ? PATCH_CONTENT_TYPES : ['application/json', 'application/yaml'],
+          produces: op.response === 'artifact' ? ['application/gzip'] : ['application/json', 'application/yaml'],
+          schemes: ['https'],
+          tags: ['gitopsToolkit_v1'],
+          parameters,
+          responses: { '200': ok, ...(op.created ? { '201': ok } : {}), '401': { description: 'Unauthorized' } },
+          'x-kubernetes-action': op.action,
+          'x-kubernetes-group-version-kind': gvk(op.kind),
+        };
+      }
+      paths[ps.path] = item;
+    }
+  }
+  return {
+    swagger: '2.0',
+    info: { title: 'gitops-toolkit', version: VERSION },
+    paths,
+    definitions,
+    securityDefinitions: { BearerToken: { type: 'apiKey', name: 'authorization', in: 'header', description: 'Bearer Token authentication' } },
+    security: [{ BearerToken: [] }],
+  };
+}
+
+export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
+  const ref = (name: string) => `#/components/schemas/${name}`;
+  const schemas: Doc = { ...metaDefinitions(ref, true) };
+  const paths: Doc = {};
+  const v3Param = (x: Param) => ({ name: x.name, in: x.in, description: x.description, ...(x.required ? { required: true } : {}), schema: { type: x.type, ...(x.uniqueItems ? { uniqueItems: true } : {}) } });
+  const jsonContent = (schema: unknown, types = ['application/json', 'application/yaml']) => Object.fromEntries(types.map((t) => [t, { schema }]));
+  for (const def of defs) {
+    schemas[defName(def.kind)] = publishedSchema(def, ref, true);
+    schemas[defName(def.listKind)] = listSchema(def, ref);
+    for (const ps of pathsFor(def)) {
+      const item: Doc = { parameters: ps.params.map(v3Param) };
+      for (const op of ps.ops) {
+        const ok =
+          op.response === 'artifact'
+            ? { description: 'OK', content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } } }
+            : { description: 'OK', content: jsonContent({ $ref: ref(op.response) }) };
+        let requestBody: Doc | undefined;
+        if (op.body === 'object') requestBody = { content: jsonContent({ $ref: ref(op.response) }), required: true };
+        if (op.body === 'patch') requestBody = { content: jsonContent({ $ref: ref(META.Patch) }, PATCH_CONTENT_TYPES), required: true };
+        if (op.body === 'deleteOptions') requestBody = { content: jsonContent({ $ref: ref(META.DeleteOptions) }) };
+        item[op.method] = {
+          tags: ['gitopsToolkit_v1'],
+          description: op.description,
+          operationId: op.operationId,
+          parameters: op.params.map(v3Param),
+          ...(requestBody ? { requestBody } : {}),
+          responses: { '200': ok, ...(op.created ? { '201': ok } : {}), '401': { description: 'Unauthorized' } },
+          'x-kubernetes-action': op.action,
+          'x-kubernetes-group-version-kind': gvk(op.kind),
+        };
+      }
+      paths[ps.path] = item;
+    }
+  }
+  return {
+    openapi: '3.0.0',
+    info: { title: 'gitops-toolkit', version: VERSION },
+    paths,
+    components: { schemas, securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } } },
+  };
+}
+
+export const OPENAPI_V3_GV_PATH = `apis/${GROUP}/${VERSION}`;
+
+export const hashOf = (body: string) => createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase();
+
+/** /openapi/v3: where each group-version's document is, with a content hash for caching. */
+export function openAPIv3Index(gvDocHash: string): Doc {
+  return { paths: { [OPENAPI_V3_GV_PATH]: { serverRelativeURL: `/openapi/v3/${OPENAPI_V3_GV_PATH}?hash=${gvDocHash}` } } };
+}

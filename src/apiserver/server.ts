@@ -1,0 +1,252 @@
+// The HTTPS API server: authentication, discovery, OpenAPI, health, the resource handlers, and one
+// error handler that turns every failure into a metav1.Status.
+
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ResourceDefinition } from '../apis/meta/resource.js';
+import { GROUP, VERSION } from '../apis/v1/common.js';
+import type { Authenticator, Authorizer, UserInfo } from '../auth/types.js';
+import type { Logger } from '../log/logger.js';
+import { ResourceStore } from '../registry/store.js';
+import type { Storage } from '../storage/types.js';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, etagOf } from './discovery.js';
+import { forbidden, notAcceptable, StatusError, unauthorized } from './errors.js';
+import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
+import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
+import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, OPENAPI_V3_GV_PATH } from './openapi.js';
+import { requestInfo, type RequestInfo } from './request-info.js';
+
+export interface HealthCheck {
+  name: string;
+  check(): Promise<void>; // throws when unhealthy
+}
+
+export interface ApiServerOptions {
+  resources: ResourceDefinition[];
+  storage: Storage;
+  tls: { key: string; cert: string; clientCA: string };
+  authenticators: Authenticator[];
+  authorizer: Authorizer;
+  artifacts: ArtifactServer;
+  log: Logger;
+  maxBodyBytes: number;
+  minRequestTimeoutSeconds: number;
+  /** Paths answered without authentication (kube: --authorization-always-allow-paths, plus anonymous). */
+  publicPaths?: string[];
+  readyChecks?: HealthCheck[];
+  version?: { gitVersion: string };
+}
+
+export interface ApiServer {
+  server: https.Server;
+  stores: Map<string, ResourceStore>;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    user?: UserInfo;
+    info?: RequestInfo;
+  }
+}
+
+const DEFAULT_PUBLIC = ['/healthz', '/livez', '/readyz'];
+
+export function createApiServer(o: ApiServerOptions): ApiServer {
+  const stores = new Map(o.resources.map((def) => [def.plural, new ResourceStore(def, o.storage)]));
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  const publicPaths = new Set(o.publicPaths ?? DEFAULT_PUBLIC);
+
+  // Serialised once: the documents only change with the code.
+  const v2 = JSON.stringify(openAPIv2(o.resources));
+  const v3gv = JSON.stringify(openAPIv3GroupVersion(o.resources));
+  const v3gvHash = hashOf(v3gv);
+  const v3index = JSON.stringify(openAPIv3Index(v3gvHash));
+  const discovery = {
+    v2: JSON.stringify(aggregatedDiscovery(o.resources, 'v2')),
+    v2beta1: JSON.stringify(aggregatedDiscovery(o.resources, 'v2beta1')),
+  };
+  const version = {
+    major: '1',
+    minor: '32',
+    gitVersion: o.version?.gitVersion ?? 'v0.1.0',
+    gitCommit: '',
+    gitTreeState: 'clean',
+    buildDate: '',
+    goVersion: process.version,
+    compiler: 'node',
+    platform: `${process.platform}/${process.arch}`,
+  };
+
+  // authentication, then authorization
+  app.use(async (req: Request, _res: Response, next: NextFunction) => {
+    try {
+      const path = req.path;
+      const info = requestInfo(req.method, req.originalUrl, new URLSearchParams(req.originalUrl.split('?')[1] ?? ''));
+      req.info = info;
+      if (publicPaths.has(path) || [...publicPaths].some((p) => path.startsWith(`${p}/`))) return next();
+      let user: UserInfo | undefined;
+      for (const a of o.authenticators) {
+        user = await a.authenticate(req);
+        if (user) break;
+      }
+      if (!user) throw unauthorized();
+      req.user = user;
+      const d = await o.authorizer.authorize({
+        user,
+        verb: info.verb,
+        path: info.path,
+        resourceRequest: info.resourceRequest,
+        namespace: info.namespace,
+        apiGroup: info.apiGroup,
+        apiVersion: info.apiVersion,
+        resource: info.resource,
+        subresource: info.subresource,
+        name: info.name,
+      });
+      if (!d.allowed) {
+        const what = info.resourceRequest
+          ? `cannot ${info.verb} resource "${info.resource}${info.subresource ? `/${info.subresource}` : ''}" in API group "${GROUP}"${info.namespace ? ` in the namespace "${info.namespace}"` : ' at the cluster scope'}`
+          : `cannot ${info.verb} path "${info.path}"`;
+        throw forbidden(`${info.resource ? `${info.resource}.${GROUP}` : 'forbidden'}${info.name ? ` "${info.name}"` : ''} is forbidden: User "${user.name}" ${what}${d.reason ? `: ${d.reason}` : ''}`, {
+          name: info.name,
+          group: info.apiGroup,
+          kind: info.resource,
+        });
+      }
+      next();
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  const sendJSON = (res: Response, body: string, contentType = 'application/json') => {
+    res.status(200).setHeader('Content-Type', contentType);
+    res.end(body);
+  };
+
+  app.get('/apis', (req, res) => {
+    res.setHeader('Vary', 'Accept');
+    const out = negotiateDiscovery(req.headers.accept);
+    if (!out) throw notAcceptable(SERVED_DISCOVERY_TYPES);
+    if (out.as === 'legacy') return sendJSON(res, JSON.stringify(apiGroupList()));
+    const body = discovery[out.version];
+    const etag = etagOf(body);
+    res.setHeader('ETag', etag);
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304).end();
+      return;
+    }
+    sendJSON(res, body, `application/json;g=apidiscovery.k8s.io;v=${out.version};as=APIGroupDiscoveryList`);
+  });
+  app.get(`/apis/${GROUP}`, (_req, res) => sendJSON(res, JSON.stringify(apiGroup())));
+  app.get(`/apis/${GROUP}/${VERSION}`, (_req, res) => sendJSON(res, JSON.stringify(apiResourceList(o.resources))));
+  app.get('/version', (_req, res) => sendJSON(res, JSON.stringify(version)));
+  app.get('/openapi/v2', (req, res) => {
+    const etag = `"${hashOf(v2).slice(0, 32)}"`;
+    res.setHeader('ETag', etag);
+    if (req.headers['if-none-match'] === etag) return void res.status(304).end();
+    sendJSON(res, v2);
+  });
+  app.get('/openapi/v3', (_req, res) => sendJSON(res, v3index));
+  app.get(`/openapi/v3/${OPENAPI_V3_GV_PATH}`, (req, res) => {
+    res.setHeader('ETag', `"${v3gvHash}"`);
+    if (req.headers['if-none-match'] === `"${v3gvHash}"`) return void res.status(304).end();
+    // With the hash the client asked for, the document is immutable (kube's rule).
+    res.setHeader('Cache-Control', req.query.hash === v3gvHash ? 'public, immutable' : 'no-cache, private');
+    sendJSON(res, v3gv);
+  });
+
+  // health: /healthz, /livez, /readyz (with ?verbose and /<check> sub-paths, as kube serves them)
+  const health = (checks: HealthCheck[]) => async (req: Request, res: Response) => {
+    const sub = req.params.check;
+    const selected = sub ? checks.filter((c) => c.name === sub) : checks;
+    if (sub && selected.length === 0) return void res.status(404).type('text/plain').send(`404 page not found\n`);
+    const results = await Promise.all(
+      [{ name: 'ping', check: async () => {} }, ...selected].map(async (c) => {
+        try {
+          await c.check();
+          return { name: c.name, ok: true };
+        } catch (e) {
+          return { name: c.name, ok: false, why: (e as Error).message };
+        }
+      }),
+    );
+    const ok = results.every((r) => r.ok);
+    res.status(ok ? 200 : 500).type('text/plain');
+    if (req.query.verbose !== undefined || !ok) {
+      const lines = results.map((r) => (r.ok ? `[+]${r.name} ok` : `[-]${r.name} failed: reason withheld`));
+      const base = req.path.split('/')[1];
+      return void res.send(`${lines.join('\n')}\n${ok ? `${base} check passed` : `${base} check failed`}\n`);
+    }
+    res.send('ok');
+  };
+  const ready = o.readyChecks ?? [];
+  app.get(['/healthz', '/healthz/:check'], health(ready));
+  app.get(['/livez', '/livez/:check'], health([]));
+  app.get(['/readyz', '/readyz/:check'], health(ready));
+
+  const handle = resourceHandler({ stores, maxBodyBytes: o.maxBodyBytes, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds, artifacts: o.artifacts, log: o.log });
+  app.use(`/apis/${GROUP}/${VERSION}/`, async (req, res, next) => {
+    try {
+      await handle(req, res, req.info!);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  app.use((req: Request) => {
+    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    void req;
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let status: StatusError;
+    if (err instanceof StatusError) status = err;
+    else {
+      o.log.error('request failed', { err, method: req.method, path: req.path });
+      status = new StatusError(500, 'InternalError', 'Internal error occurred: an unexpected error happened while serving the request; see the server log');
+    }
+    if (res.headersSent) return void res.end();
+    res.status(status.code).setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(status.toStatus()));
+  });
+
+  const server = https.createServer(
+    {
+      key: o.tls.key,
+      cert: o.tls.cert,
+      ca: o.tls.clientCA,
+      requestCert: true,
+      rejectUnauthorized: false, // unauthenticated clients get a 401 Status, not a TLS failure
+      minVersion: 'TLSv1.2',
+    },
+    app,
+  );
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0; // watches are long-lived; their own timeout ends them
+
+  return {
+    server,
+    stores,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

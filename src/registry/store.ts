@@ -1,0 +1,696 @@
+// The generic REST store: one per kind. It owns the order of a write, as kube-apiserver's generic
+// registry does — decode checks → prune unknown fields → prepare (system fields, generation, status)
+// → defaults + schema → ObjectMeta → the kind's rules → managed fields → compare-and-swap in storage.
+// Nothing is written unless every step passed, so a rejected request leaves no trace.
+
+import { randomUUID } from 'node:crypto';
+import type { FieldError, ResourceDefinition } from '../apis/meta/resource.js';
+import type { KubeObject, ListMeta } from '../apis/meta/types.js';
+import { API_VERSION, GROUP } from '../apis/v1/common.js';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  invalid,
+  notFound,
+  StatusError,
+  unsupportedMediaType,
+} from '../apiserver/errors.js';
+import {
+  AlreadyExistsError,
+  CompactedError,
+  ConflictError,
+  FutureRevisionError,
+  NotFoundError,
+  type KeyValue,
+  type Revision,
+  type Storage,
+} from '../storage/types.js';
+import { apply as applyFields, ApplyConflictError, recordUpdate } from './fieldmanager/index.js';
+import { generateNameSuffix, jsonEqual, rfc3339 } from './meta.js';
+import { jsonPatch, mergePatch, PatchError } from './patch.js';
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectedName,
+  selectedNamespace,
+  SelectorError,
+  type FieldSelector,
+  type LabelSelector,
+} from './selectors/index.js';
+import { defaultAndValidate, nameErrors, namespaceErrors, pruneUnknownFields, validateObjectMeta } from './validation.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+/** What a write request carries besides its body. */
+export interface WriteContext {
+  dryRun: boolean;
+  fieldManager: string;
+  fieldValidation: FieldValidation;
+  /** Collected Warning headers. */
+  warnings: string[];
+}
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface WatchQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+  allowWatchBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+}
+
+export interface KubeList {
+  apiVersion: string;
+  kind: string;
+  metadata: ListMeta;
+  items: KubeObject[];
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+export interface WatchEventOut {
+  type: WatchEventType;
+  object: KubeObject | ReturnType<StatusError['toStatus']>;
+}
+
+export type PatchType = 'json' | 'merge' | 'apply' | 'strategic';
+
+export interface DeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: string;
+  gracePeriodSeconds?: number;
+}
+
+export const FIELD_SELECTABLE = ['metadata.name', 'metadata.namespace'];
+const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
+const MAX_CAS_RETRIES = 20;
+
+interface Selectors {
+  labels?: LabelSelector;
+  fields?: FieldSelector;
+}
+
+export class ResourceStore {
+  readonly ref: { group: string; resource: string };
+  private readonly root: string;
+
+  constructor(
+    readonly def: ResourceDefinition,
+    private readonly storage: Storage,
+  ) {
+    this.ref = { group: GROUP, resource: def.plural };
+    this.root = `/registry/${GROUP}/${def.plural}/`;
+  }
+
+  key(ns: string, name: string): string {
+    return `${this.root}${ns}/${name}`;
+  }
+
+  private prefix(ns?: string): string {
+    return ns ? `${this.root}${ns}/` : this.root;
+  }
+
+  /** Stored bytes never carry resourceVersion: it is the key's modRevision, set on the way out. */
+  decode(kv: KeyValue): KubeObject {
+    const obj = JSON.parse(Buffer.from(kv.value).toString('utf8')) as KubeObject;
+    obj.metadata.resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  private encode(obj: KubeObject): Uint8Array {
+    const { resourceVersion: _rv, ...metadata } = obj.metadata;
+    return Buffer.from(JSON.stringify({ ...obj, metadata }));
+  }
+
+  // ---- reads ----
+
+  async get(ns: string, name: string): Promise<KubeObject> {
+    const kv = await this.storage.get(this.key(ns, name));
+    if (!kv) throw notFound(this.ref, name);
+    return this.decode(kv);
+  }
+
+  private parseSelectors(q: { labelSelector?: string; fieldSelector?: string }): Selectors {
+    try {
+      return {
+        labels: q.labelSelector ? parseLabelSelector(q.labelSelector) : undefined,
+        fields: q.fieldSelector ? parseFieldSelector(q.fieldSelector, FIELD_SELECTABLE) : undefined,
+      };
+    } catch (e) {
+      if (e instanceof SelectorError) throw badRequest(e.message);
+      throw e;
+    }
+  }
+
+  private matches(sel: Selectors, obj: KubeObject): boolean {
+    if (sel.labels && !matchesLabels(sel.labels, obj.metadata.labels)) return false;
+    if (sel.fields && !matchesFields(sel.fields, { 'metadata.name': obj.metadata.name ?? '', 'metadata.namespace': obj.metadata.namespace ?? '' })) return false;
+    return true;
+  }
+
+  /** The narrowest key prefix a query can use: a field selector pinning the namespace or name helps. */
+  private scanPrefix(ns: string | undefined, sel: Selectors): string {
+    const pinnedNs = sel.fields ? selectedNamespace(sel.fields) : undefined;
+    if (ns && pinnedNs !== undefined && pinnedNs !== ns) return `${this.prefix(ns)}\0none`; // cannot match
+    const effectiveNs = ns ?? pinnedNs;
+    const pinnedName = sel.fields ? selectedName(sel.fields) : undefined;
+    if (effectiveNs && pinnedName) return this.key(effectiveNs, pinnedName);
+    return this.prefix(effectiveNs);
+  }
+
+  async list(ns: string | undefined, q: ListQuery): Promise<KubeList> {
+    const sel = this.parseSelectors(q);
+    const limit = q.limit && q.limit > 0 ? q.limit : undefined;
+    let revision: Revision | undefined;
+    let startAfter: string | undefined;
+    const prefix = this.scanPrefix(ns, sel);
+
+    if (q.continue) {
+      if (q.resourceVersion && q.resourceVersion !== '0') throw badRequest('specifying resource version is not allowed when using continue');
+      const token = decodeContinue(q.continue);
+      revision = token.rv > 0n ? token.rv : undefined;
+      startAfter = `${prefix}${token.start}`;
+    } else {
+      revision = await this.listRevision(q, limit !== undefined);
+    }
+
+    const items: KubeObject[] = [];
+    let more = false;
+    let lastKey: string | undefined;
+    let remaining: number | undefined;
+    let readAt: Revision;
+    const exactKey = !prefix.endsWith('/');
+    try {
+      for (;;) {
+        const want = limit ? Math.max(limit - items.length, sel.labels || sel.fields ? 100 : 0) : undefined;
+        const page = await this.storage.list(prefix, { limit: want, startAfter, revision });
+        readAt = page.revision;
+        revision = page.revision;
+        let i = 0;
+        for (; i < page.items.length; i++) {
+          const kv = page.items[i];
+          startAfter = kv.key;
+          if (exactKey && kv.key !== prefix) continue;
+          const obj = this.decode(kv);
+          if (!this.matches(sel, obj)) continue;
+          items.push(obj);
+          lastKey = kv.key;
+          if (limit && items.length >= limit) {
+            i++;
+            break;
+          }
+        }
+        if (limit && items.length >= limit) {
+          more = i < page.items.length || page.more;
+          if (more && !sel.labels && !sel.fields && page.remaining !== undefined) remaining = page.remaining + (page.items.length - i);
+          break;
+        }
+        if (!page.more) break;
+      }
+    } catch (e) {
+      if (e instanceof CompactedError) {
+        if (q.continue)
+          throw expired(
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+          );
+        throw expired(`The resourceVersion for the provided list is too old.`);
+      }
+      if (e instanceof FutureRevisionError) throw tooLargeResourceVersion(e.requested, e.current);
+      throw e;
+    }
+    const metadata: ListMeta = { resourceVersion: String(readAt!) };
+    if (more && lastKey) {
+      metadata.continue = encodeContinue(readAt!, lastKey.slice(prefix.length));
+      if (remaining !== undefined) metadata.remainingItemCount = remaining;
+    }
+    return { apiVersion: API_VERSION, kind: this.def.listKind, metadata, items };
+  }
+
+  /** kube's resourceVersion/resourceVersionMatch rules for list. Undefined = the latest state. */
+  private async listRevision(q: ListQuery, paged: boolean): Promise<Revision | undefined> {
+    const match = q.resourceVersionMatch;
+    const rv = q.resourceVersion;
+    if (match && match !== 'Exact' && match !== 'NotOlderThan') throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+    if (match && !rv) throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+    if (!rv || rv === '0') {
+      if (match === 'Exact') throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+      return undefined;
+    }
+    const n = parseRevision(rv);
+    if (match === 'Exact' || (!match && paged)) return n;
+    const current = await this.storage.currentRevision();
+    if (n > current) throw tooLargeResourceVersion(n, current);
+    return undefined; // NotOlderThan: the latest state is never older
+  }
+
+  // ---- watch ----
+
+  /**
+   * Checks the query and fixes where the watch starts, then returns the event stream: validation
+   * errors are thrown here, before a handler commits to a 200 streaming response.
+   */
+  async watch(ns: string | undefined, q: WatchQuery, signal: AbortSignal): Promise<AsyncGenerator<WatchEventOut>> {
+    const sel = this.parseSelectors(q);
+    const prefix = this.scanPrefix(ns, sel);
+    const rv = q.resourceVersion;
+    if (q.sendInitialEvents !== undefined) {
+      if (!q.allowWatchBookmarks && q.sendInitialEvents)
+        throw invalid(GROUP, 'ListOptions', '', [{ type: 'FieldValueForbidden', field: 'allowWatchBookmarks', message: 'allowWatchBookmarks must be set to true when sendInitialEvents is true' }]);
+      if (q.resourceVersionMatch !== 'NotOlderThan')
+        throw invalid(GROUP, 'ListOptions', '', [{ type: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan' }]);
+    } else if (q.resourceVersionMatch) {
+      throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch');
+    }
+    const current = await this.storage.currentRevision();
+    const initial = q.sendInitialEvents ?? (!rv || rv === '0');
+    let after: Revision;
+    if (initial) {
+      if (rv && rv !== '0' && parseRevision(rv) > current) throw tooLargeResourceVersion(parseRevision(rv), current);
+      after = current; // the initial state is read at this revision, changes follow from it
+    } else {
+      after = rv ? parseRevision(rv) : current;
+      if (after > current) throw tooLargeResourceVersion(after, current);
+    }
+    return this.stream(prefix, sel, after, initial, q, signal);
+  }
+
+  private async *stream(prefix: string, sel: Selectors, after: Revision, initial: boolean, q: WatchQuery, signal: AbortSignal): AsyncGenerator<WatchEventOut> {
+    const exactKey = !prefix.endsWith('/');
+    try {
+      if (initial) {
+        // Synthetic ADDED events for the state at `after`, read in pages of one snapshot.
+        let startAfter: string | undefined;
+        for (;;) {
+          const page = await this.storage.list(prefix, { limit: 500, startAfter, revision: after });
+          for (const kv of page.items) {
+            if (exactKey && kv.key !== prefix) continue;
+            const obj = this.decode(kv);
+            if (this.matches(sel, obj)) yield { type: 'ADDED', object: obj };
+          }
+          if (!page.more || page.items.length === 0) break;
+          startAfter = page.items[page.items.length - 1].key;
+        }
+        if (q.sendInitialEvents && q.allowWatchBookmarks) yield { type: 'BOOKMARK', object: this.bookmark(after, { 'k8s.io/initial-events-end': 'true' }) };
+      }
+      for await (const ev of this.storage.watch(prefix, after, signal)) {
+        if (ev.type === 'progress') {
+          if (q.allowWatchBookmarks) yield { type: 'BOOKMARK', object: this.bookmark(ev.revision) };
+          continue;
+        }
+        if (exactKey && ev.kv.key !== prefix) continue;
+        const prev = ev.prev ? this.decode(ev.prev) : undefined;
+        const prevMatched = prev ? this.matches(sel, prev) : false;
+        if (ev.type === 'delete') {
+          // The last state, with the deletion's revision, as kube sends it.
+          const obj = prev ?? this.decode(ev.kv);
+          obj.metadata.resourceVersion = String(ev.kv.modRevision);
+          if (prevMatched || (!prev && this.matches(sel, obj))) yield { type: 'DELETED', object: obj };
+          continue;
+        }
+        const obj = this.decode(ev.kv);
+        const nowMatches = this.matches(sel, obj);
+        if (nowMatches && prevMatched) yield { type: 'MODIFIED', object: obj };
+        else if (nowMatches) yield { type: 'ADDED', object: obj };
+        else if (prevMatched) yield { type: 'DELETED', object: obj };
+      }
+    } catch (e) {
+      if (e instanceof CompactedError) {
+        yield { type: 'ERROR', object: expired(`too old resource version: ${after} (${e.compacted + 1n})`).toStatus() };
+        return;
+      }
+      throw e;
+    }
+  }
+
+  private bookmark(revision: Revision, annotations?: Record<string, string>): KubeObject {
+    return { apiVersion: API_VERSION, kind: this.def.kind, metadata: { resourceVersion: String(revision), ...(annotations ? { annotations } : {}) } };
+  }
+
+  // ---- writes ----
+
+  /** Checks what kube's decoder and rest.BeforeCreate/BeforeUpdate check before any strategy runs. */
+  private checkBody(body: unknown, ns: string, urlName?: string): KubeObject {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
+    const obj = body as KubeObject;
+    if (obj.apiVersion !== API_VERSION || obj.kind !== this.def.kind) {
+      if (!obj.kind || !obj.apiVersion) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body).slice(0, 200)}'`);
+      throw badRequest(`the object provided is unrecognized (expected ${API_VERSION}, Kind=${this.def.kind}, got ${obj.apiVersion}, Kind=${obj.kind})`);
+    }
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) throw badRequest('metadata must be an object');
+    if (obj.metadata.namespace && obj.metadata.namespace !== ns)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    obj.metadata.namespace = ns;
+    if (urlName !== undefined && obj.metadata.name !== urlName) {
+      if (!obj.metadata.name) obj.metadata.name = urlName;
+      else throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${urlName})`);
+    }
+    return obj;
+  }
+
+  private pruneAndReport(obj: KubeObject, ctx: WriteContext): void {
+    const unknown = pruneUnknownFields(this.def, obj);
+    if (unknown.length === 0 || ctx.fieldValidation === 'Ignore') return;
+    const msgs = unknown.map((f) => `unknown field "${f}"`);
+    if (ctx.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${msgs.join(', ')}`);
+    ctx.warnings.push(...msgs);
+  }
+
+  /** Defaults, schema, ObjectMeta and the kind's own rules: every problem at once, or nothing. */
+  private validate(obj: KubeObject, old: KubeObject | undefined, ctx: WriteContext): void {
+    const errors: FieldError[] = [...validateObjectMeta(obj), ...defaultAndValidate(this.def, obj)];
+    if (old) {
+      if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
+        errors.push({ type: 'FieldValueInvalid', field: 'metadata.uid', value: obj.metadata.uid, message: 'field is immutable' });
+    }
+    if (errors.length === 0) errors.push(...this.def.validate(obj, old));
+    if (errors.length) throw invalid(GROUP, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
+    ctx.warnings.push(...this.def.warnings(obj));
+  }
+
+  async create(ns: string, body: unknown, ctx: WriteContext): Promise<KubeObject> {
+    const obj = this.checkBody(body, ns);
+    this.pruneAndReport(obj, ctx);
+    const generated = !obj.metadata.name && !!obj.metadata.generateName;
+    this.prepareForCreate(obj);
+    this.validate(obj, undefined, ctx);
+    let stored = recordUpdate(undefined, obj, this.fieldOptions(ctx.fieldManager));
+    if (ctx.dryRun) return stored;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const kv = await this.storage.create(this.key(ns, stored.metadata.name!), this.encode(stored));
+        return this.decode(kv);
+      } catch (e) {
+        if (!(e instanceof AlreadyExistsError)) throw e;
+        // kube retries a generated name a few times before giving up.
+        if (!generated || attempt >= 7) throw alreadyExists(this.ref, stored.metadata.name!);
+        stored = { ...stored, metadata: { ...stored.metadata, name: `${stored.metadata.generateName}${generateNameSuffix()}` } };
+      }
+    }
+  }
+
+  private prepareForCreate(obj: KubeObject): void {
+    const m = obj.metadata;
+    if (!m.name && m.generateName) m.name = `${m.generateName}${generateNameSuffix()}`;
+    m.uid = randomUUID();
+    m.creationTimestamp = rfc3339();
+    m.generation = 1;
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    delete m.selfLink;
+    delete obj.status;
+  }
+
+  private fieldOptions(manager: string, subresource?: 'status') {
+    return { schema: this.def.schema, apiVersion: API_VERSION, now: rfc3339(), manager, ...(subresource ? { subresource } : {}) };
+  }
+
+  /**
+   * Carries the parts a request may not change over from the stored object: status for the main
+   * resource, everything but status for /status; system metadata always. Bumps generation on a spec change.
+   */
+  private prepareForUpdate(obj: KubeObject, old: KubeObject, subresource?: 'status'): KubeObject {
+    let next: KubeObject;
+    if (subresource === 'status') {
+      next = { ...structuredClone(old), status: obj.status };
+      if (next.status === undefined) delete next.status;
+      next.metadata.managedFields = obj.metadata.managedFields ?? old.metadata.managedFields;
+    } else {
+      next = obj;
+      if (old.status !== undefined) next.status = old.status;
+      else delete next.status;
+    }
+    const m = next.metadata;
+    const o = old.metadata;
+    m.uid ||= o.uid;
+    m.creationTimestamp = o.creationTimestamp;
+    m.generation = o.generation;
+    if (o.deletionTimestamp) {
+      m.deletionTimestamp = o.deletionTimestamp;
+      m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    delete m.selfLink;
+    if (subresource !== 'status' && !jsonEqual(specOf(next), specOf(old))) m.generation = (o.generation ?? 0) + 1;
+    return next;
+  }
+
+  /**
+   * Read-modify-write with compare-and-swap, retried on a conflict unless the caller pinned a
+   * resourceVersion (then a conflict is the caller's answer). `mutate` returns the object to store.
+   */
+  private async guaranteedUpdate(
+    ns: string,
+    name: string,
+    ctx: WriteContext,
+    mutate: (current: KubeObject | undefined) => { next: KubeObject; pinned: boolean; created?: boolean },
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const key = this.key(ns, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.storage.get(key);
+      const current = kv ? this.decode(kv) : undefined;
+      const { next, pinned } = mutate(current);
+      if (!current) {
+        // Only server-side apply creates through PATCH.
+        if (ctx.dryRun) return { object: next, created: true };
+        try {
+          return { object: this.decode(await this.storage.create(key, this.encode(next))), created: true };
+        } catch (e) {
+          if (e instanceof AlreadyExistsError && attempt < MAX_CAS_RETRIES) continue;
+          throw e;
+        }
+      }
+      if (pinned && next.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(this.ref, name);
+      // The finalizers are gone from an object being deleted: the update completes the deletion.
+      const finishDelete = !!next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length);
+      if (!finishDelete && jsonEqual(withoutVolatile(next), withoutVolatile(current))) return { object: current, created: false };
+      if (ctx.dryRun) return { object: next, created: false };
+      try {
+        if (finishDelete) {
+          await this.storage.delete(key, kv!.modRevision);
+          return { object: next, created: false };
+        }
+        return { object: this.decode(await this.storage.update(key, this.encode(next), kv!.modRevision)), created: false };
+      } catch (e) {
+        if (e instanceof ConflictError || e instanceof NotFoundError) {
+          if (pinned) throw conflict(this.ref, name);
+          if (attempt < MAX_CAS_RETRIES) continue;
+          throw conflict(this.ref, name);
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** PUT of the object or its /status. */
+  async update(ns: string, name: string, body: unknown, ctx: WriteContext, subresource?: 'status'): Promise<KubeObject> {
+    const obj = this.checkBody(body, ns, name);
+    this.pruneAndReport(obj, ctx);
+    if (!obj.metadata.resourceVersion) {
+      throw invalid(GROUP, this.def.kind, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', value: 0, message: 'must be specified for an update' }]);
+    }
+    const { object } = await this.guaranteedUpdate(ns, name, ctx, (current) => {
+      if (!current) throw notFound(this.ref, name);
+      return { next: this.updatePipeline(structuredClone(obj), current, ctx, subresource), pinned: true };
+    });
+    return object;
+  }
+
+  private updatePipeline(obj: KubeObject, current: KubeObject, ctx: WriteContext, subresource?: 'status'): KubeObject {
+    const rv = obj.metadata.resourceVersion;
+    const next = this.prepareForUpdate(obj, current, subresource);
+    this.validate(next, current, ctx);
+    const recorded = recordUpdate(current, next, this.fieldOptions(ctx.fieldManager, subresource));
+    recorded.metadata.resourceVersion = rv;
+    return recorded;
+  }
+
+  async patch(ns: string, name: string, type: PatchType, body: unknown, ctx: WriteContext, o: { force?: boolean; subresource?: 'status' } = {}): Promise<{ object: KubeObject; created: boolean }> {
+    if (type === 'strategic') throw unsupportedMediaType('application/strategic-merge-patch+json', PATCH_TYPES);
+    if (type === 'apply') return this.applyPatch(ns, name, body, ctx, o);
+    return this.guaranteedUpdate(ns, name, ctx, (current) => {
+      if (!current) throw notFound(this.ref, name);
+      let patched: unknown;
+      try {
+        patched = type === 'json' ? jsonPatch(current, body) : mergePatch(current, body);
+      } catch (e) {
+        if (e instanceof PatchError) throw new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${e.message}`);
+        throw e;
+      }
+      const obj = this.checkBody(patched, ns, name);
+      // A patch may pin the resourceVersion (optimistic concurrency); otherwise it applies to the latest.
+      const pinned = !!obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current.metadata.resourceVersion;
+      if (!pinned) obj.metadata.resourceVersion = current.metadata.resourceVersion;
+      this.pruneAndReport(obj, ctx);
+      return { next: this.updatePipeline(obj, current, ctx, o.subresource), pinned };
+    });
+  }
+
+  private async applyPatch(ns: string, name: string, body: unknown, ctx: WriteContext, o: { force?: boolean; subresource?: 'status' }) {
+    const applied = this.checkBody(body, ns, name);
+    if (!applied.metadata.name) applied.metadata.name = name;
+    this.pruneAndReport(applied, ctx);
+    const opts = { ...this.fieldOptions(ctx.fieldManager, o.subresource), force: !!o.force };
+    return this.guaranteedUpdate(ns, name, ctx, (current) => {
+      let merged: KubeObject;
+      try {
+        merged = applyFields(current, structuredClone(applied), opts);
+      } catch (e) {
+        if (e instanceof ApplyConflictError) throw applyConflict(this.ref, name, e);
+        throw e;
+      }
+      if (!current) {
+        if (o.subresource) throw notFound(this.ref, name);
+        const m = merged.metadata;
+        const managed = m.managedFields;
+        this.prepareForCreate(merged);
+        m.managedFields = managed;
+        this.validate(merged, undefined, ctx);
+        return { next: merged, pinned: false };
+      }
+      const pinned = !!applied.metadata.resourceVersion;
+      merged.metadata.resourceVersion = pinned ? applied.metadata.resourceVersion : current.metadata.resourceVersion;
+      const next = this.prepareForUpdate(merged, current, o.subresource);
+      this.validate(next, current, ctx);
+      next.metadata.resourceVersion = merged.metadata.resourceVersion;
+      return { next, pinned };
+    });
+  }
+
+  async delete(ns: string, name: string, opts: DeleteOptions, ctx: WriteContext): Promise<{ object: KubeObject; deleted: boolean }> {
+    checkPropagationPolicy(opts.propagationPolicy);
+    const key = this.key(ns, name);
+    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+      const kv = await this.storage.get(key);
+      if (!kv) throw notFound(this.ref, name);
+      const current = this.decode(kv);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== current.metadata.uid)
+        throw conflict(this.ref, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+      if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
+        throw conflict(this.ref, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+      try {
+        if (current.metadata.finalizers?.length) {
+          // Finalizers hold the object: mark it, and the last finalizer removed completes the delete.
+          if (current.metadata.deletionTimestamp) return { object: current, deleted: false };
+          const next = structuredClone(current);
+          next.metadata.deletionTimestamp = rfc3339();
+          next.metadata.deletionGracePeriodSeconds = 0;
+          if (ctx.dryRun) return { object: next, deleted: false };
+          return { object: this.decode(await this.storage.update(key, this.encode(next), kv.modRevision)), deleted: false };
+        }
+        if (ctx.dryRun) return { object: current, deleted: true };
+        const gone = await this.storage.delete(key, kv.modRevision);
+        const object = this.decode(gone);
+        return { object, deleted: true };
+      } catch (e) {
+        if (e instanceof ConflictError || e instanceof NotFoundError) continue;
+        throw e;
+      }
+    }
+    throw conflict(this.ref, name);
+  }
+
+  async deleteCollection(ns: string | undefined, q: ListQuery, opts: DeleteOptions, ctx: WriteContext): Promise<KubeList> {
+    checkPropagationPolicy(opts.propagationPolicy);
+    const list = await this.list(ns, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector });
+    const items: KubeObject[] = [];
+    for (const item of list.items) {
+      try {
+        items.push((await this.delete(item.metadata.namespace!, item.metadata.name!, { propagationPolicy: opts.propagationPolicy }, ctx)).object);
+      } catch (e) {
+        if (e instanceof StatusError && e.code === 404) continue; // deleted meanwhile
+        throw e;
+      }
+    }
+    return { ...list, items };
+  }
+}
+
+/** A URL name that can never be an object's (kube's path-segment rule plus the name rule). */
+export function checkURLName(name: string): void {
+  if (name === '.' || name === '..' || name.includes('/') || name.includes('%')) throw badRequest(`invalid name "${name}": may not be '.', '..', or contain '/' or '%'`);
+}
+
+export function checkURLNamespace(ns: string): void {
+  const errs = namespaceErrors(ns);
+  if (errs.length) throw badRequest(`invalid namespace "${ns}": ${errs[0]}`);
+}
+
+export { nameErrors };
+
+function checkPropagationPolicy(p: string | undefined): void {
+  // Objects of this API have no dependents in its own store, so every policy deletes the same way;
+  // in a cluster, kube's garbage collector still cascades to objects that name them as owners.
+  if (p !== undefined && !['Orphan', 'Background', 'Foreground'].includes(p))
+    throw invalid('meta.k8s.io', 'DeleteOptions', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', value: p, message: 'supported values: "Foreground", "Background", "Orphan"' }]);
+}
+
+function applyConflict(ref: { group: string; resource: string }, name: string, e: ApplyConflictError): StatusError {
+  const causes = e.conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: c.field }));
+  const n = e.conflicts.length;
+  let message: string;
+  if (n === 1) message = `Apply failed with 1 conflict: conflict with "${e.conflicts[0].manager}": ${e.conflicts[0].field}`;
+  else {
+    // Grouped by manager, as kube words it.
+    const byManager = new Map<string, string[]>();
+    for (const c of e.conflicts) byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), c.field]);
+    const parts = [...byManager].map(([m, fields]) => `conflicts with "${m}":\n${fields.map((f) => `- ${f}`).join('\n')}`);
+    message = `Apply failed with ${n} conflicts: ${parts.join('\n')}`;
+  }
+  return new StatusError(409, 'Conflict', message, { name, group: ref.group, kind: ref.resource, causes });
+}
+
+const specOf = (o: KubeObject) => {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+  return rest;
+};
+
+/** What changes on every write without meaning anything: ignored when deciding whether to write. */
+function withoutVolatile(o: KubeObject): KubeObject {
+  const { resourceVersion: _rv, managedFields, ...metadata } = o.metadata;
+  return { ...o, metadata: { ...metadata, managedFields: managedFields?.map(({ time: _t, ...e }) => e) } as KubeObject['metadata'] };
+}
+
+function parseRevision(rv: string): Revision {
+  if (!/^[0-9]+$/.test(rv)) throw badRequest(`Invalid value: "${rv}": resourceVersion must be a decimal number`);
+  return BigInt(rv);
+}
+
+function tooLargeResourceVersion(requested: Revision, current: Revision): StatusError {
+  return new StatusError(504, 'Timeout', `Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
+// kube's continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after prefix>"}.
+function encodeContinue(rv: Revision, lastKeySuffix: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start: `${lastKeySuffix}\u0000` })).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: Revision; start: string } {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: string; rv?: number; start?: string };
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || !t.start.endsWith('\u0000')) throw new Error('bad token');
+    if (t.start.includes('..') || t.start.startsWith('/')) throw new Error('bad token');
+    return { rv: BigInt(t.rv), start: t.start.slice(0, -1) };
+  } catch {
+    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  }
+}

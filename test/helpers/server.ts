@@ -1,0 +1,172 @@
+// Starts the real server (`tsx src/main.ts`) as a child process on a free loopback port, with its
+// own temporary data and cert directories, and offers kubectl and HTTPS clients bound to it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json<T = any>(): T;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export class TestServer {
+  proc?: ChildProcess;
+  port = 0;
+  logs = '';
+  caCert = '';
+  adminCert = '';
+  adminKey = '';
+
+  private constructor(
+    readonly dir: string,
+    readonly extraArgs: string[],
+  ) {}
+
+  get certDir() {
+    return join(this.dir, 'certs');
+  }
+  get dataDir() {
+    return join(this.dir, 'data');
+  }
+  get kubeconfig() {
+    return join(this.certDir, 'kubeconfig');
+  }
+  get url() {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  /** A fresh server in a new temporary directory. */
+  static async start(extraArgs: string[] = []): Promise<TestServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'gitops-toolkit-test-'));
+    const s = new TestServer(dir, extraArgs);
+    await s.restart();
+    return s;
+  }
+
+  /** (Re)starts the process on the same directories and port (a new port the first time). */
+  async restart(): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    const args = [join(ROOT, 'src', 'main.ts'), '--secure-port', String(this.port), '--cert-dir', this.certDir, '--data-dir', this.dataDir, ...this.extraArgs];
+    const proc = spawn(TSX, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    this.proc = proc;
+    proc.stdout!.on('data', (d) => (this.logs += d));
+    proc.stderr!.on('data', (d) => (this.logs += d));
+    const deadline = Date.now() + 60_000;
+    while (!this.logs.includes('kubeconfig: ')) {
+      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${this.logs}`);
+      if (Date.now() > deadline) throw new Error(`server did not start in time:\n${this.logs}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.caCert = await readFile(join(this.certDir, 'ca.crt'), 'utf8');
+    this.adminCert = await readFile(join(this.certDir, 'admin.crt'), 'utf8');
+    this.adminKey = await readFile(join(this.certDir, 'admin.key'), 'utf8');
+  }
+
+  /** SIGKILL: no chance to flush anything. */
+  async kill9(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await exited;
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Runs the real kubectl against this server. `input` goes to stdin. */
+  kubectl(args: string[], o: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<KubectlResult> {
+    return new Promise((res, rej) => {
+      const p = spawn('kubectl', ['--kubeconfig', this.kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '', ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+      p.on('error', rej);
+      p.on('close', (code) => {
+        clearTimeout(timer);
+        res({ code: code ?? -1, stdout, stderr });
+      });
+      p.stdin.end(o.input ?? '');
+    });
+  }
+
+  /** kubectl that must succeed; returns stdout. */
+  async k(args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<string> {
+    const r = await this.kubectl(args, o);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  /** A raw HTTPS request; authenticated as admin unless `cert: null`. */
+  request(
+    method: string,
+    path: string,
+    o: { body?: string | Buffer; headers?: Record<string, string>; cert?: { cert: string; key: string } | null } = {},
+  ): Promise<HttpResult> {
+    const cert = o.cert === undefined ? { cert: this.adminCert, key: this.adminKey } : o.cert;
+    return new Promise((res, rej) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method,
+          path,
+          ca: this.caCert,
+          ...(cert ? { cert: cert.cert, key: cert.key } : {}),
+          headers: { ...(o.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...o.headers },
+        },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c) => chunks.push(c));
+          r.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            res({ status: r.statusCode ?? 0, headers: r.headers, body, json: () => JSON.parse(body) });
+          });
+          r.on('error', rej);
+        },
+      );
+      req.on('error', rej);
+      req.end(o.body);
+    });
+  }
+}
