@@ -7,7 +7,7 @@ import type { FieldError, JSONSchemaProps, ResourceDefinition } from '../apis/me
 import type { KubeObject } from '../apis/meta/types.js';
 import { isDNS1123Label, isDNS1123Subdomain } from '../apis/v1/common.js';
 
-const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, validateFormats: false });
+const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, validateFormats: false, verbose: true });
 const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();
 
 function validatorFor(schema: JSONSchemaProps): ValidateFunction {
