@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const certDir = resolve(options.certDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
-  const storage = openSqliteStorage({ path: join(dataDir, 'gitops.db'), compactWindow: options.compactionWindow, progressIntervalMs: 5_000 });
+  const storage = openSqliteStorage({ path: join(dataDir, 'gitops.db'), compactWindow: options.compactionWindow, compactIntervalMs: options.compactionIntervalMs, progressIntervalMs: options.watchBookmarkIntervalMs });
   let certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: options.securePort });
   if (certs.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
 

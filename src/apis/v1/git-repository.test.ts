@@ -118,13 +118,13 @@ describe('GitRepository validate', () => {
 
 describe('GitRepository warnings', () => {
   it('is quiet for the Flux example', () => assert.deepEqual(warningsFor(base), []));
+  it('is quiet without a ref: the default branch is followed', () => assert.deepEqual(warningsFor({ ...base, ref: undefined }), []));
 
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['credentials over plain HTTP', { url: 'http://git.local/repo', secretRef: { name: 'basic' } }, /unencrypted/],
     ['a short interval', { interval: '10s' }, /more than once a minute/],
     ['a timeout longer than the interval', { interval: '1m', timeout: '5m' }, /longer than spec.interval/],
     ['the legacy head mode', { verify: { mode: 'head', secretRef: { name: 'k' } } }, /'head'.*use 'HEAD'/],
-    ['no ref', { ref: undefined }, /'master' branch/],
     ['ignored lower-precedence refs', { ref: { semver: '1.x', tag: 'v1' } }, /spec.ref.tag is ignored because spec.ref.semver/],
   ];
   for (const [name, patch, want] of cases) {

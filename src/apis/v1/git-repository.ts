@@ -90,8 +90,8 @@ const spec = obj(
     serviceAccountName: str('Kubernetes ServiceAccount whose workload identity authenticates to the repository; only for the azure and aws providers.'),
     interval: duration('How often the repository is checked for new commits (approximate, with jitter).'),
     timeout: timeout('Time limit for Git operations such as clone and fetch.', '60s'),
-    ref: obj('The Git reference to check out and follow; the master branch when empty. When several are set, commit wins over name, name over semver, semver over tag, tag over branch.', {
-      branch: str("Branch to check out; 'master' when no other field is set."),
+    ref: obj("The Git reference to check out and follow; the remote's default branch (its HEAD) when empty. When several are set, commit wins over name, name over semver, semver over tag, tag over branch.", {
+      branch: str("Branch to check out; the remote's default branch (HEAD) when no ref field is set."),
       tag: str('Tag to check out; takes precedence over branch.'),
       semver: str('Semver range; the highest matching tag is checked out. Takes precedence over tag.'),
       name: str('Full Git reference to check out, such as refs/heads/main, refs/tags/v1.0.0 or refs/pull/42/head. Takes precedence over branch, tag and semver.'),
@@ -218,10 +218,7 @@ function warnings(o: KubeObject): string[] {
   if (s.secretRef) out.push(...plainHTTPCredentialsWarning(s.url, 'spec.secretRef'));
   if (s.verify?.mode === 'head') out.push("spec.verify.mode 'head' is kept for backwards compatibility; use 'HEAD'");
   const used = effectiveRef(s.ref);
-  if (!used) {
-    out.push("spec.ref is not set, so the 'master' branch is checked out; set spec.ref.branch if the default branch has another name");
-    return out;
-  }
+  if (!used) return out; // no ref: the remote's default branch, which needs no warning
   for (const k of REF_PRECEDENCE.slice(REF_PRECEDENCE.indexOf(used) + 1)) {
     // commit + branch is documented: the branch is cloned shallowly and must contain the commit.
     if (s.ref?.[k] && !(used === 'commit' && k === 'branch')) out.push(`spec.ref.${k} is ignored because spec.ref.${used} takes precedence`);

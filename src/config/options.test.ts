@@ -1,0 +1,184 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OptionsError, parseOptions, usage, type Options } from './options.js';
+
+const DEFAULTS: Options = {
+  securePort: 8443,
+  bindAddress: '127.0.0.1',
+  certDir: './certs',
+  dataDir: './data',
+  logLevel: 'info',
+  maxRequestBodyBytes: 3145728,
+  compactionWindow: 10000,
+  minRequestTimeoutSeconds: 1800,
+  requestTimeoutMs: 60_000,
+  compactionIntervalMs: 300_000,
+  watchBookmarkIntervalMs: 5_000,
+  help: false,
+};
+
+const fails = (argv: string[], env: NodeJS.ProcessEnv, message: string) =>
+  assert.throws(() => parseOptions(argv, env), (e: unknown) => e instanceof OptionsError && e.message === message, `${argv.join(' ')} ${JSON.stringify(env)}`);
+
+test('no flags and no environment give the defaults', () => {
+  assert.deepEqual(parseOptions([], {}), DEFAULTS);
+});
+
+test('every flag in both spellings', () => {
+  const argv = [
+    '--secure-port=0',
+    '--bind-address', '::',
+    '--cert-dir=/tmp/c',
+    '--data-dir', '/tmp/d',
+    '--log-level=debug',
+    '--max-request-body-bytes', '1024',
+    '--compaction-window=5',
+    '--min-request-timeout', '60',
+    '--request-timeout=1m30s',
+    '--compaction-interval', '10s',
+    '--watch-bookmark-interval=500ms',
+  ];
+  assert.deepEqual(parseOptions(argv, {}), {
+    securePort: 0,
+    bindAddress: '::',
+    certDir: '/tmp/c',
+    dataDir: '/tmp/d',
+    logLevel: 'debug',
+    maxRequestBodyBytes: 1024,
+    compactionWindow: 5,
+    minRequestTimeoutSeconds: 60,
+    requestTimeoutMs: 90_000,
+    compactionIntervalMs: 10_000,
+    watchBookmarkIntervalMs: 500,
+    help: false,
+  });
+});
+
+test('environment variables set options; flags win; empty variables count as unset', () => {
+  const env = {
+    GITOPS_SECURE_PORT: '9443',
+    GITOPS_BIND_ADDRESS: '0.0.0.0',
+    GITOPS_CERT_DIR: '/etc/gitops/certs',
+    GITOPS_DATA_DIR: '',
+    GITOPS_LOG_LEVEL: 'warn',
+    GITOPS_MAX_REQUEST_BODY_BYTES: '100',
+    GITOPS_COMPACTION_WINDOW: '7',
+    GITOPS_MIN_REQUEST_TIMEOUT: '5',
+    GITOPS_REQUEST_TIMEOUT: '2s',
+  };
+  assert.deepEqual(parseOptions([], env), {
+    ...DEFAULTS,
+    securePort: 9443,
+    bindAddress: '0.0.0.0',
+    certDir: '/etc/gitops/certs',
+    logLevel: 'warn',
+    maxRequestBodyBytes: 100,
+    compactionWindow: 7,
+    minRequestTimeoutSeconds: 5,
+    requestTimeoutMs: 2000,
+  });
+  const o = parseOptions(['--secure-port=1', '--log-level', 'error'], env);
+  assert.equal(o.securePort, 1);
+  assert.equal(o.logLevel, 'error');
+  assert.equal(parseOptions([], { GITOPS_DATA_DIR: '/var/lib/gitops' }).dataDir, '/var/lib/gitops');
+  // a flag replaces a bad environment value without reading it
+  assert.equal(parseOptions(['--secure-port=2'], { GITOPS_SECURE_PORT: 'x' }).securePort, 2);
+});
+
+test('the last occurrence of a flag wins; values may contain = and start with a dash', () => {
+  assert.equal(parseOptions(['--secure-port=1', '--secure-port', '2'], {}).securePort, 2);
+  assert.equal(parseOptions(['--cert-dir=/a=b'], {}).certDir, '/a=b');
+  assert.equal(parseOptions(['--cert-dir', '-weird'], {}).certDir, '-weird');
+});
+
+test('the bind address is an IP address or a host name', () => {
+  for (const a of ['0.0.0.0', '::', '::1', '10.1.2.3', 'fe80::1', 'localhost', 'api.Example.com', 'node-1']) {
+    assert.equal(parseOptions(['--bind-address', a], {}).bindAddress, a);
+  }
+});
+
+test('Go durations', () => {
+  const cases: [string, number][] = [
+    ['60s', 60_000],
+    ['1h', 3_600_000],
+    ['1h30m', 5_400_000],
+    ['1.5s', 1500],
+    ['.5s', 500],
+    ['500ms', 500],
+    ['1m0.5s', 60_500],
+    ['2500us', 2.5],
+    ['2500µs', 2.5],
+    ['1000000ns', 1],
+  ];
+  for (const [raw, ms] of cases) assert.equal(parseOptions([`--request-timeout=${raw}`], {}).requestTimeoutMs, ms, raw);
+});
+
+test('--help and -h', () => {
+  assert.equal(parseOptions(['--help'], {}).help, true);
+  assert.equal(parseOptions(['-h'], {}).help, true);
+  assert.equal(parseOptions(['--help=false'], {}).help, false);
+  // --help takes no separate value: what follows is still parsed as a flag
+  assert.equal(parseOptions(['--help', '--secure-port=5'], {}).securePort, 5);
+  // help is not read from the environment
+  assert.equal(parseOptions([], { GITOPS_HELP: 'true' }).help, false);
+});
+
+test('bad flags and values fail with one line naming the flag', () => {
+  const cases: [string[], NodeJS.ProcessEnv, string][] = [
+    [['--nope'], {}, 'unknown flag: --nope'],
+    [['--nope=1'], {}, 'unknown flag: --nope'],
+    [['-x'], {}, 'unknown flag: -x'],
+    [['-secure-port=1'], {}, 'unknown flag: -secure-port=1'],
+    [['serve'], {}, 'unexpected argument "serve": this command takes only flags'],
+    [['--secure-port'], {}, 'flag needs an argument: --secure-port'],
+    [['--secure-port=abc'], {}, 'invalid value "abc" for --secure-port: must be an integer from 0 to 65535'],
+    [['--secure-port=65536'], {}, 'invalid value "65536" for --secure-port: must be an integer from 0 to 65535'],
+    [['--secure-port=-1'], {}, 'invalid value "-1" for --secure-port: must be an integer from 0 to 65535'],
+    [['--secure-port=80.5'], {}, 'invalid value "80.5" for --secure-port: must be an integer from 0 to 65535'],
+    [['--secure-port='], {}, 'invalid value "" for --secure-port: must be an integer from 0 to 65535'],
+    [[], { GITOPS_SECURE_PORT: '1e3' }, 'invalid value "1e3" for GITOPS_SECURE_PORT (--secure-port): must be an integer from 0 to 65535'],
+    [['--bind-address=not an address'], {}, 'invalid value "not an address" for --bind-address: must be an IP address or a host name'],
+    [['--bind-address=300.1.1.1'], {}, 'invalid value "300.1.1.1" for --bind-address: must be an IP address or a host name'],
+    [['--cert-dir='], {}, 'invalid value "" for --cert-dir: must not be empty'],
+    [['--log-level=trace'], {}, 'invalid value "trace" for --log-level: must be one of debug, info, warn, error'],
+    [[], { GITOPS_LOG_LEVEL: 'INFO' }, 'invalid value "INFO" for GITOPS_LOG_LEVEL (--log-level): must be one of debug, info, warn, error'],
+    [['--max-request-body-bytes=0'], {}, 'invalid value "0" for --max-request-body-bytes: must be an integer >= 1'],
+    [['--max-request-body-bytes=3MiB'], {}, 'invalid value "3MiB" for --max-request-body-bytes: must be an integer >= 1'],
+    [['--compaction-window=99999999999999999999'], {}, 'invalid value "99999999999999999999" for --compaction-window: must be an integer >= 1'],
+    [['--min-request-timeout=0'], {}, 'invalid value "0" for --min-request-timeout: must be an integer >= 1'],
+    [['--request-timeout=60'], {}, 'invalid value "60" for --request-timeout: must be a duration such as 30s, 1m30s or 500ms'],
+    [['--request-timeout=1d'], {}, 'invalid value "1d" for --request-timeout: must be a duration such as 30s, 1m30s or 500ms'],
+    [['--request-timeout=-5s'], {}, 'invalid value "-5s" for --request-timeout: must be a duration such as 30s, 1m30s or 500ms'],
+    [['--request-timeout=0s'], {}, 'invalid value "0s" for --request-timeout: must be longer than zero'],
+    [['--help=yes'], {}, 'invalid value "yes" for --help: must be true or false'],
+  ];
+  for (const [argv, env, message] of cases) fails(argv, env, message);
+});
+
+test('usage lists every flag with its description, default and environment variable', () => {
+  const text = usage();
+  const expected: [string, string, string | undefined][] = [
+    ['--secure-port int', 'default 8443', 'GITOPS_SECURE_PORT'],
+    ['--bind-address address', 'default 127.0.0.1', 'GITOPS_BIND_ADDRESS'],
+    ['--cert-dir string', 'default ./certs', 'GITOPS_CERT_DIR'],
+    ['--data-dir string', 'default ./data', 'GITOPS_DATA_DIR'],
+    ['--log-level level', 'default info', 'GITOPS_LOG_LEVEL'],
+    ['--max-request-body-bytes int', 'default 3145728', 'GITOPS_MAX_REQUEST_BODY_BYTES'],
+    ['--compaction-window int', 'default 10000', 'GITOPS_COMPACTION_WINDOW'],
+    ['--min-request-timeout int', 'default 1800', 'GITOPS_MIN_REQUEST_TIMEOUT'],
+    ['--request-timeout duration', 'default 60s', 'GITOPS_REQUEST_TIMEOUT'],
+    ['--compaction-interval duration', 'default 5m', 'GITOPS_COMPACTION_INTERVAL'],
+    ['--watch-bookmark-interval duration', 'default 5s', 'GITOPS_WATCH_BOOKMARK_INTERVAL'],
+    ['-h, --help', '', undefined],
+  ];
+  const lines = text.split('\n');
+  for (const [head, dflt, env] of expected) {
+    const line = lines.find((l) => l.trimStart().startsWith(`${head} `));
+    assert.ok(line, `no line for ${head}`);
+    if (dflt) assert.ok(line.includes(dflt), line);
+    if (env) assert.ok(line.includes(`env ${env}`), line);
+    else assert.ok(!line.includes('env '), line);
+    assert.ok(/[A-Z][^()]*\./.test(line), `no description: ${line}`);
+  }
+  assert.equal(lines.filter((l) => /^\s+(-h, )?--/.test(l)).length, expected.length);
+});

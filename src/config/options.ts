@@ -1,0 +1,179 @@
+// Server options from command-line flags and GITOPS_* environment variables, validated at start.
+// One table describes every flag; parsing, environment names and --help all derive from it.
+
+import { isIP } from 'node:net';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Options {
+  securePort: number;
+  bindAddress: string;
+  certDir: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  maxRequestBodyBytes: number;
+  compactionWindow: number;
+  minRequestTimeoutSeconds: number;
+  requestTimeoutMs: number;
+  compactionIntervalMs: number;
+  watchBookmarkIntervalMs: number;
+  help: boolean;
+}
+
+/** A bad flag, value or environment variable; main prints the message and exits with status 2. */
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+}
+
+/** How a flag's text becomes a value; `parse` throws an Error whose message says what is allowed. */
+interface ValueType<T> {
+  name: string;
+  parse(raw: string): T;
+}
+
+interface FlagDef<K extends keyof Options> {
+  flag: string;
+  key: K;
+  type: ValueType<Options[K]>;
+  /** Text, parsed like a user's value, so --help shows exactly what one would type. */
+  default: string;
+  description: string;
+  /** Settable only on the command line. */
+  noEnv?: true;
+  short?: string;
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): ValueType<number> {
+  const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  return {
+    name: 'int',
+    parse(raw) {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n < min || n > max) throw new Error(`must be ${range}`);
+      return n;
+    },
+  };
+}
+
+const text: ValueType<string> = {
+  name: 'string',
+  parse(raw) {
+    if (raw === '') throw new Error('must not be empty');
+    return raw;
+  },
+};
+
+// Host names a certificate can carry: RFC 1123, case-insensitive; all digits would be a bad IPv4.
+const HOSTNAME = /^(?![\d.]+$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
+const address: ValueType<string> = {
+  name: 'address',
+  parse(raw) {
+    if (!isIP(raw) && !(raw.length <= 253 && HOSTNAME.test(raw))) throw new Error('must be an IP address or a host name');
+    return raw;
+  },
+};
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const logLevel: ValueType<LogLevel> = {
+  name: 'level',
+  parse(raw) {
+    if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+    return raw as LogLevel;
+  },
+};
+
+const boolean: ValueType<boolean> = {
+  name: 'bool',
+  parse(raw) {
+    if (raw !== 'true' && raw !== 'false') throw new Error('must be true or false');
+    return raw === 'true';
+  },
+};
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+const DURATION_PART = '(\\d+\\.?\\d*|\\.\\d+)(ns|us|µs|μs|ms|s|m|h)';
+
+/** Go's time.ParseDuration (`1h30m`, `500ms`, `1.5s`), in milliseconds; only positive ones pass. */
+const duration: ValueType<number> = {
+  name: 'duration',
+  parse(raw) {
+    if (!new RegExp(`^(${DURATION_PART})+$`).test(raw)) throw new Error('must be a duration such as 30s, 1m30s or 500ms');
+    let ms = 0;
+    for (const [, n, unit] of raw.matchAll(new RegExp(DURATION_PART, 'g'))) ms += Number(n) * UNIT_MS[unit];
+    if (!(ms > 0)) throw new Error('must be longer than zero');
+    return ms;
+  },
+};
+
+const def = <K extends keyof Options>(d: FlagDef<K>) => d;
+
+const FLAGS = [
+  def({ flag: 'secure-port', key: 'securePort', type: integer(0, 65535), default: '8443', description: 'Port to serve HTTPS on; 0 picks a free port.' }),
+  def({ flag: 'bind-address', key: 'bindAddress', type: address, default: '127.0.0.1', description: 'Address to listen on; 0.0.0.0 or :: for every interface.' }),
+  def({ flag: 'cert-dir', key: 'certDir', type: text, default: './certs', description: 'Directory of the CA, serving and admin certificates and the kubeconfig, generated when missing.' }),
+  def({ flag: 'data-dir', key: 'dataDir', type: text, default: './data', description: 'Directory of the SQLite store and the artifacts.' }),
+  def({ flag: 'log-level', key: 'logLevel', type: logLevel, default: 'info', description: 'Least severe level logged: debug, info, warn or error.' }),
+  def({ flag: 'max-request-body-bytes', key: 'maxRequestBodyBytes', type: integer(1), default: '3145728', description: 'Largest request body accepted; larger ones get 413.' }),
+  def({ flag: 'compaction-window', key: 'compactionWindow', type: integer(1), default: '10000', description: 'Revisions of history kept for watches to resume from; older ones are compacted.' }),
+  def({ flag: 'compaction-interval', key: 'compactionIntervalMs', type: duration, default: '5m', description: 'How often history beyond --compaction-window is compacted.' }),
+  def({ flag: 'watch-bookmark-interval', key: 'watchBookmarkIntervalMs', type: duration, default: '5s', description: 'A watch that asked for bookmarks and saw no event for this long gets a BOOKMARK with the current resourceVersion.' }),
+  def({ flag: 'min-request-timeout', key: 'minRequestTimeoutSeconds', type: integer(1), default: '1800', description: 'Seconds; a watch without timeoutSeconds ends after a random time between this and twice this.' }),
+  def({ flag: 'request-timeout', key: 'requestTimeoutMs', type: duration, default: '60s', description: 'Longest time a non-watch request may take before it fails with 504.' }),
+  def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
+];
+type AnyFlag = (typeof FLAGS)[number];
+
+const envName = (f: AnyFlag) => `GITOPS_${f.flag.toUpperCase().replaceAll('-', '_')}`;
+
+function parseValue(f: AnyFlag, raw: string, source: string): unknown {
+  try {
+    return f.type.parse(raw);
+  } catch (e) {
+    throw new OptionsError(`invalid value ${JSON.stringify(raw)} for ${source}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Reads options from `argv` (without the node and script paths) and `env`; flags win over the
+ * environment, an empty environment variable counts as unset. Accepts `--flag=value` and
+ * `--flag value`; the last occurrence of a flag wins.
+ */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const fromArgs = new Map<AnyFlag, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+    const f = m ? FLAGS.find((d) => d.flag === m[1]) : FLAGS.find((d) => d.short && arg === `-${d.short}`);
+    if (!f) {
+      if (arg.startsWith('-')) throw new OptionsError(`unknown flag: ${m ? `--${m[1]}` : arg}`);
+      throw new OptionsError(`unexpected argument ${JSON.stringify(arg)}: this command takes only flags`);
+    }
+    let raw = m?.[2];
+    if (raw === undefined) {
+      if (f.type === boolean) raw = 'true';
+      else if (i + 1 < argv.length) raw = argv[++i];
+      else throw new OptionsError(`flag needs an argument: --${f.flag}`);
+    }
+    fromArgs.set(f, raw);
+  }
+  const out: Record<string, unknown> = {};
+  for (const f of FLAGS) {
+    const arg = fromArgs.get(f);
+    const envValue = f.noEnv ? undefined : env[envName(f)];
+    if (arg !== undefined) out[f.key] = parseValue(f, arg, `--${f.flag}`);
+    else if (envValue) out[f.key] = parseValue(f, envValue, `${envName(f)} (--${f.flag})`);
+    else out[f.key] = f.type.parse(f.default);
+  }
+  return out as unknown as Options;
+}
+
+/** The --help text: every flag with its type, description, default and environment variable. */
+export function usage(program = 'gitops-toolkit'): string {
+  const heads = FLAGS.map((f) => `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${f.type === boolean ? '' : ` ${f.type.name}`}`);
+  const width = Math.max(...heads.map((h) => h.length)) + 3;
+  const lines = FLAGS.map((f, i) => {
+    const notes = [f.type === boolean ? '' : `default ${f.default}`, f.noEnv ? '' : `env ${envName(f)}`].filter(Boolean);
+    return `  ${heads[i].padEnd(width)}${f.description}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+  });
+  return `Usage: ${program} [flags]\n\nServes the gitops.toolkit/v1 API. Flags:\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,19 @@
+export { SelectorError } from './errors.js';
+export { labelValueErrors, qualifiedNameErrors } from './label-syntax.js';
+export {
+  labelSelectorFromObject,
+  matchesLabels,
+  parseLabelSelector,
+  type LabelOperator,
+  type LabelRequirement,
+  type LabelSelector,
+  type MetaLabelSelector,
+} from './label-selector.js';
+export {
+  matchesFields,
+  parseFieldSelector,
+  selectedName,
+  selectedNamespace,
+  type FieldRequirement,
+  type FieldSelector,
+} from './field-selector.js';
