@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     log,
     maxBodyBytes: options.maxRequestBodyBytes,
     minRequestTimeoutSeconds: options.minRequestTimeoutSeconds,
+    requestTimeoutMs: options.requestTimeoutMs,
     readyChecks: [{ name: 'storage', check: async () => void (await storage.currentRevision()) }],
   });
   const address = await api.listen(options.securePort, options.bindAddress);

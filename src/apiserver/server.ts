@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { ResourceStore } from '../registry/store.js';
 import type { Storage } from '../storage/types.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, etagOf } from './discovery.js';
-import { forbidden, notAcceptable, StatusError, unauthorized } from './errors.js';
+import { forbidden, notAcceptable, StatusError, timeout, unauthorized } from './errors.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
 import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, OPENAPI_V3_GV_PATH } from './openapi.js';
@@ -32,6 +32,8 @@ export interface ApiServerOptions {
   log: Logger;
   maxBodyBytes: number;
   minRequestTimeoutSeconds: number;
+  /** A non-watch request still unanswered after this gets a 504 (kube's --request-timeout). */
+  requestTimeoutMs: number;
   /** Paths answered without authentication (kube: --authorization-always-allow-paths, plus anonymous). */
   publicPaths?: string[];
   readyChecks?: HealthCheck[];
@@ -193,6 +195,17 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
 
   const handle = resourceHandler({ stores, maxBodyBytes: o.maxBodyBytes, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds, artifacts: o.artifacts, log: o.log });
   app.use(`/apis/${GROUP}/${VERSION}/`, async (req, res, next) => {
+    // Like kube, the 504 does not undo a write that completes later; it tells the client to look.
+    const timer =
+      req.info!.verb === 'watch'
+        ? undefined
+        : setTimeout(() => {
+            if (res.headersSent) return;
+            const st = timeout('the request did not complete within the allowed duration').toStatus();
+            res.status(504).setHeader('Content-Type', 'application/json');
+            res.end(JSON.stringify(st));
+          }, o.requestTimeoutMs);
+    res.once('close', () => clearTimeout(timer));
     try {
       await handle(req, res, req.info!);
     } catch (e) {
@@ -206,13 +219,13 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return void res.end(); // already answered (a timeout) or streaming
     let status: StatusError;
     if (err instanceof StatusError) status = err;
     else {
       o.log.error('request failed', { err, method: req.method, path: req.path });
       status = new StatusError(500, 'InternalError', 'Internal error occurred: an unexpected error happened while serving the request; see the server log');
     }
-    if (res.headersSent) return void res.end();
     res.status(status.code).setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify(status.toStatus()));
   });

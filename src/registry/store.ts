@@ -27,7 +27,7 @@ import {
   type Revision,
   type Storage,
 } from '../storage/types.js';
-import { apply as applyFields, ApplyConflictError, recordUpdate } from './fieldmanager/index.js';
+import { apply as applyFields, ApplyBadRequestError, ApplyConflictError, recordUpdate } from './fieldmanager/index.js';
 import { generateNameSuffix, jsonEqual, rfc3339 } from './meta.js';
 import { jsonPatch, mergePatch, PatchError } from './patch.js';
 import {
@@ -415,7 +415,7 @@ export class ResourceStore {
   }
 
   private fieldOptions(manager: string, subresource?: 'status') {
-    return { schema: this.def.schema, apiVersion: API_VERSION, now: rfc3339(), manager, ...(subresource ? { subresource } : {}) };
+    return { schema: this.def.schema, apiVersion: API_VERSION, kind: this.def.kind, now: rfc3339(), manager, ...(subresource ? { subresource } : {}) };
   }
 
   /**
@@ -552,6 +552,7 @@ export class ResourceStore {
         merged = applyFields(current, structuredClone(applied), opts);
       } catch (e) {
         if (e instanceof ApplyConflictError) throw applyConflict(this.ref, name, e);
+        if (e instanceof ApplyBadRequestError) throw badRequest(e.message);
         throw e;
       }
       if (!current) {
@@ -642,18 +643,7 @@ function checkPropagationPolicy(p: string | undefined): void {
 }
 
 function applyConflict(ref: { group: string; resource: string }, name: string, e: ApplyConflictError): StatusError {
-  const causes = e.conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: c.field }));
-  const n = e.conflicts.length;
-  let message: string;
-  if (n === 1) message = `Apply failed with 1 conflict: conflict with "${e.conflicts[0].manager}": ${e.conflicts[0].field}`;
-  else {
-    // Grouped by manager, as kube words it.
-    const byManager = new Map<string, string[]>();
-    for (const c of e.conflicts) byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), c.field]);
-    const parts = [...byManager].map(([m, fields]) => `conflicts with "${m}":\n${fields.map((f) => `- ${f}`).join('\n')}`);
-    message = `Apply failed with ${n} conflicts: ${parts.join('\n')}`;
-  }
-  return new StatusError(409, 'Conflict', message, { name, group: ref.group, kind: ref.resource, causes });
+  return new StatusError(409, 'Conflict', e.message, { name, group: ref.group, kind: ref.resource, causes: e.causes });
 }
 
 const specOf = (o: KubeObject) => {

@@ -8,7 +8,7 @@ import { TestServer } from '../helpers/server.js';
 
 let s: TestServer;
 before(async () => {
-  s = await TestServer.start(['--compaction-window', '5', '--compaction-interval', '1s']);
+  s = await TestServer.start(['--compaction-window', '5', '--compaction-interval', '1s', '--watch-bookmark-interval', '500ms']);
 });
 after(async () => {
   await s?.cleanup();
@@ -232,6 +232,16 @@ describe('watch', () => {
     assert.equal(bm.type, 'BOOKMARK');
     assert.equal(bm.object.metadata.annotations['k8s.io/initial-events-end'], 'true');
     assert.equal((await s.request('GET', `${NS('w2')}?watch=1&sendInitialEvents=true`)).status, 422);
+  });
+
+  it('an idle watch that asked for bookmarks gets BOOKMARKs with the current resourceVersion', async () => {
+    const list = (await s.request('GET', NS('idle'))).json();
+    const events = await watch(`${NS('idle')}?watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`, (ev) => ev.length >= 1, 5000);
+    assert.equal(events[0]?.type, 'BOOKMARK');
+    assert.equal(events[0].object.kind, 'GitRepository');
+    assert.ok(BigInt(events[0].object.metadata.resourceVersion) >= BigInt(list.metadata.resourceVersion));
+    const none = await watch(`${NS('idle')}?watch=1&resourceVersion=${list.metadata.resourceVersion}`, () => false, 1500);
+    assert.deepEqual(none, [], 'no bookmarks unless asked');
   });
 
   it('timeoutSeconds ends the stream', async () => {
