@@ -27,6 +27,7 @@ import {
   type Revision,
   type Storage,
 } from '../storage/types.js';
+import { WatcherOverflowError } from '../storage/errors.js';
 import { apply as applyFields, ApplyBadRequestError, ApplyConflictError, recordUpdate } from './fieldmanager/index.js';
 import { generateNameSuffix, jsonEqual, rfc3339 } from './meta.js';
 import { jsonPatch, mergePatch, PatchError } from './patch.js';
@@ -330,6 +331,9 @@ export class ResourceStore {
         yield { type: 'ERROR', object: expired(`too old resource version: ${after} (${e.compacted + 1n})`).toStatus() };
         return;
       }
+      // A consumer too slow to keep up is cut off, as kube's watch cache does; the client resumes
+      // from the last resourceVersion it saw, which the history still holds.
+      if (e instanceof WatcherOverflowError) return;
       throw e;
     }
   }
