@@ -53,6 +53,8 @@ export interface WriteContext {
   fieldValidation: FieldValidation;
   /** Collected Warning headers. */
   warnings: string[];
+  /** Keys the request body repeated (JSON.parse kept the last); reported like unknown fields. */
+  duplicateFields?: string[];
 }
 
 export interface ListQuery {
@@ -366,8 +368,9 @@ export class ResourceStore {
 
   private pruneAndReport(obj: KubeObject, ctx: WriteContext): void {
     const unknown = pruneUnknownFields(this.def, obj);
-    if (unknown.length === 0 || ctx.fieldValidation === 'Ignore') return;
-    const msgs = unknown.map((f) => `unknown field "${f}"`);
+    const msgs = [...(ctx.duplicateFields ?? []).map((f) => `duplicate field "${f}"`), ...unknown.map((f) => `unknown field "${f}"`)];
+    ctx.duplicateFields = undefined; // reported once, even when a patch is retried
+    if (msgs.length === 0 || ctx.fieldValidation === 'Ignore') return;
     if (ctx.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${msgs.join(', ')}`);
     ctx.warnings.push(...msgs);
   }

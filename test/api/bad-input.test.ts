@@ -81,6 +81,16 @@ describe('bad input', () => {
     assert.equal(ignored.headers.warning, undefined);
   });
 
+  it('duplicate fields: Strict refuses, Warn warns and keeps the last value', async () => {
+    const body = '{"apiVersion":"gitops.toolkit/v1","kind":"GitRepository","metadata":{"name":"dup"},"spec":{"interval":"1m","url":"https://example.com/d.git","interval":"2m"}}';
+    const st = await expectStatus(await s.request('POST', `${BASE}?fieldValidation=Strict`, { body }), 400, 'BadRequest');
+    assert.match(st.message, /duplicate field "spec.interval"/);
+    const warned = await s.request('POST', BASE, { body });
+    assert.equal(warned.status, 201);
+    assert.match(String(warned.headers.warning), /duplicate field/);
+    assert.equal(warned.json().spec.interval, '2m');
+  });
+
   it('a body over 3 MiB is a 413 and the server keeps serving', async () => {
     const big = JSON.stringify(good('big', { metadata: { name: 'big', annotations: { a: 'x'.repeat(4 * 1024 * 1024) } } }));
     await expectStatus(await s.request('POST', BASE, { body: big }), 413, 'RequestEntityTooLarge');

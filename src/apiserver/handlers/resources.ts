@@ -9,6 +9,7 @@ import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore
 import { checkURLName, checkURLNamespace } from '../../registry/store.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
 import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
+import { duplicateFields } from '../duplicate-fields.js';
 import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../errors.js';
 import { negotiateObject, SERVED_OBJECT_TYPES, type ObjectOutput } from '../negotiation.js';
 import type { RequestInfo } from '../request-info.js';
@@ -71,7 +72,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         if (name !== undefined || ns === undefined) throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, false);
         const ctx = writeContext(req, query);
-        const body = decodeObjectBody(await readBody(req, o.maxBodyBytes), req.headers['content-type']);
+        const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
         const obj = await store.create(ns, body, ctx);
         return sendObject(res, 201, store, obj, out, query, ctx.warnings);
       }
@@ -79,7 +80,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         if (name === undefined || sub === 'artifact') throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, false);
         const ctx = writeContext(req, query);
-        const body = decodeObjectBody(await readBody(req, o.maxBodyBytes), req.headers['content-type']);
+        const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
         const obj = await store.update(ns!, name, body, ctx, sub === 'status' ? 'status' : undefined);
         return sendObject(res, 200, store, obj, out, query, ctx.warnings);
       }
@@ -95,6 +96,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         if (force !== undefined && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
         const raw = await readBody(req, o.maxBodyBytes);
         const body = type === 'apply' ? parseYAML(raw) : type === 'strategic' ? null : parseJSON(raw);
+        if (type === 'merge' && ctx.fieldValidation !== 'Ignore') ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
         const { object, created } = await store.patch(ns!, name, type, body, ctx, { force, subresource: sub === 'status' ? 'status' : undefined });
         return sendObject(res, created ? 201 : 200, store, object, out, query, ctx.warnings);
       }
@@ -118,6 +120,13 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         throw methodNotAllowed(req.method, info.path);
     }
   };
+}
+
+/** Decodes a create/update body; for JSON also notes repeated keys, which fieldValidation judges. */
+function decodeBody(raw: Buffer, contentType: string | undefined, ctx: WriteContext): unknown {
+  const body = decodeObjectBody(raw, contentType);
+  if (ctx.fieldValidation !== 'Ignore' && mediaType(contentType) !== 'application/yaml') ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
+  return body;
 }
 
 function negotiate(req: Request, isList: boolean): ObjectOutput {
