@@ -10,7 +10,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
 export interface KubectlResult {
   code: number;
@@ -73,13 +72,17 @@ export class TestServer {
   /** (Re)starts the process on the same directories and port (a new port the first time). */
   async restart(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    const args = [join(ROOT, 'src', 'main.ts'), '--secure-port', String(this.port), '--cert-dir', this.certDir, '--data-dir', this.dataDir, ...this.extraArgs];
-    const proc = spawn(TSX, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    // node with the tsx loader rather than the tsx CLI: the CLI runs the server in a grandchild, which
+    // SIGKILL of the CLI would orphan.
+    const args = ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--secure-port', String(this.port), '--cert-dir', this.certDir, '--data-dir', this.dataDir, ...this.extraArgs];
+    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
     this.proc = proc;
     proc.stdout!.on('data', (d) => (this.logs += d));
     proc.stderr!.on('data', (d) => (this.logs += d));
+    // Only this run's output counts: the logs of a killed predecessor already hold the marker.
+    const from = this.logs.length;
     const deadline = Date.now() + 60_000;
-    while (!this.logs.includes('kubeconfig: ')) {
+    while (this.logs.indexOf('kubeconfig: ', from) < 0) {
       if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${this.logs}`);
       if (Date.now() > deadline) throw new Error(`server did not start in time:\n${this.logs}`);
       await new Promise((r) => setTimeout(r, 50));

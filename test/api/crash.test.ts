@@ -1,0 +1,139 @@
+// SIGKILL mid-write: every create the server acknowledged with 201 must survive a kill -9 and restart on
+// the same data directory, whole, and the restarted server must serve reads, writes and watches.
+
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { TestServer } from '../helpers/server.js';
+
+const PATH = '/apis/gitops.toolkit/v1/namespaces/default/gitrepositories';
+const LOOPS = 8;
+const PER_LOOP = 150;
+
+let s: TestServer;
+before(async () => {
+  s = await TestServer.start();
+});
+after(async () => {
+  await s?.cleanup();
+});
+
+const spec = (name: string) => ({ interval: '1m', url: `https://example.com/${name}.git` });
+const body = (name: string) => JSON.stringify({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: spec(name) });
+
+// What a client sees when the server dies under it: reset mid-request, refused afterwards.
+const CONNECTION_LOST = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
+const isConnectionLost = (e: any) => CONNECTION_LOST.has(e?.code) || e?.message === 'socket hang up';
+
+interface Load {
+  /** name → uid of every create answered 201 */
+  acked: Map<string, string>;
+  attempted: Set<string>;
+  /** anything other than a 201 or a connection lost after the kill */
+  failures: string[];
+  /** loops that were still sending when the server was killed */
+  interrupted: number;
+}
+
+/** Runs LOOPS parallel create loops, SIGKILLs the server after 1 s (or half the creates), and waits for them. */
+async function createUntilKilled(prefix: string): Promise<Load> {
+  const load: Load = { acked: new Map(), attempted: new Set(), failures: [], interrupted: 0 };
+  let killed = false;
+  let halfway!: () => void;
+  const halfDone = new Promise<void>((r) => (halfway = r));
+  const loop = async (l: number) => {
+    for (let i = 0; i < PER_LOOP; i++) {
+      const name = `${prefix}-${l}-${i}`;
+      load.attempted.add(name);
+      try {
+        const r = await s.request('POST', PATH, { body: body(name) });
+        if (r.status === 201) load.acked.set(name, r.json().metadata.uid);
+        else load.failures.push(`${name}: ${r.status} ${r.body}`);
+        if (load.acked.size >= (LOOPS * PER_LOOP) / 2) halfway();
+      } catch (e) {
+        if (!killed || !isConnectionLost(e)) load.failures.push(`${name}: ${(e as Error).message}`);
+        if (killed) load.interrupted++;
+        return;
+      }
+    }
+  };
+  const loops = Array.from({ length: LOOPS }, (_, l) => loop(l));
+  // Kill while loops are still sending, however fast the machine.
+  await Promise.race([new Promise((r) => setTimeout(r, 1_000)), halfDone]);
+  killed = true;
+  await s.kill9();
+  await Promise.all(loops);
+  return load;
+}
+
+/** Checks every acknowledged create is stored whole; returns the list. */
+async function assertDurable(acked: Map<string, string>, attempted: Set<string>) {
+  const r = await s.request('GET', PATH);
+  assert.equal(r.status, 200, r.body);
+  const list = r.json();
+  const byName = new Map<string, any>(list.items.map((o: any) => [o.metadata.name, o]));
+  for (const [name, uid] of acked) {
+    const o = byName.get(name);
+    assert.ok(o, `${name} was acknowledged with 201 but is gone after the restart`);
+    assert.equal(o.metadata.uid, uid, `${name} is not the object that was acknowledged`);
+  }
+  const ours = list.items.filter((o: any) => attempted.has(o.metadata.name));
+  // A create can commit and lose its response to the kill, so more may be stored than acknowledged.
+  assert.ok(ours.length >= acked.size, `${ours.length} stored < ${acked.size} acknowledged`);
+  for (const o of list.items) {
+    assert.match(o.metadata.uid, /^[0-9a-f-]{36}$/, o.metadata.name);
+    assert.match(o.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, o.metadata.name);
+    assert.match(o.metadata.resourceVersion, /^\d+$/, o.metadata.name);
+    assert.equal(o.metadata.generation, 1, o.metadata.name);
+    assert.equal(o.spec.url, spec(o.metadata.name).url, o.metadata.name);
+    assert.equal(o.spec.interval, spec(o.metadata.name).interval, o.metadata.name);
+  }
+  assert.equal(new Set(list.items.map((o: any) => o.metadata.resourceVersion)).size, list.items.length, 'resourceVersions are unique');
+  return list;
+}
+
+/** After a restart: a create succeeds and a watch from the list's resourceVersion reports it; returns its uid. */
+async function assertServes(listRV: string, name: string): Promise<string> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(s.kubeconfig);
+  const seen: any[] = [];
+  let watchEnded: unknown = 'not yet';
+  const ctl = await new Watch(kc).watch(PATH, { resourceVersion: listRV, allowWatchBookmarks: false }, (type, obj) => seen.push({ type, obj }), (err) => (watchEnded = err));
+  try {
+    const r = await s.request('POST', PATH, { body: body(name) });
+    assert.equal(r.status, 201, r.body);
+    const deadline = Date.now() + 10_000;
+    while (!seen.some((e) => e.obj?.metadata?.name === name) && watchEnded === 'not yet' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(watchEnded, 'not yet', 'the watch ended early');
+    // Nothing else was written since the list, so the watch carries exactly the new object.
+    assert.deepEqual(
+      seen.map((e) => `${e.type} ${e.obj?.metadata?.name}`),
+      [`ADDED ${name}`],
+    );
+    assert.equal(seen[0].obj.metadata.uid, r.json().metadata.uid);
+    assert.ok(BigInt(seen[0].obj.metadata.resourceVersion) > BigInt(listRV), 'resourceVersion moves forward after a restart');
+    return seen[0].obj.metadata.uid;
+  } finally {
+    ctl.abort();
+  }
+}
+
+it('acknowledged creates survive kill -9 mid-flight, twice, and the server serves after each restart', async () => {
+  const acked = new Map<string, string>();
+  const attempted = new Set<string>();
+  for (const cycle of [1, 2]) {
+    const load = await createUntilKilled(`c${cycle}`);
+    assert.deepEqual(load.failures, [], `cycle ${cycle}: unexpected failures`);
+    assert.ok(load.acked.size > 0, `cycle ${cycle}: no create succeeded before the kill`);
+    assert.ok(load.interrupted > 0, `cycle ${cycle}: the kill came after all loops had finished, not mid-flight`);
+    for (const [n, uid] of load.acked) acked.set(n, uid);
+    for (const n of load.attempted) attempted.add(n);
+
+    await s.restart();
+    // Checks everything acknowledged so far, so cycle 1's objects must also survive cycle 2's kill.
+    const list = await assertDurable(acked, attempted);
+    const probe = `after-restart-${cycle}`;
+    acked.set(probe, await assertServes(list.metadata.resourceVersion, probe));
+    attempted.add(probe);
+  }
+});
