@@ -60,6 +60,13 @@ FROM log AS l
 WHERE l.name >= :lo AND l.name < :hi AND l.id <= :rev AND l.deleted = 0
   AND NOT EXISTS (SELECT 1 FROM log AS n WHERE n.name = l.name AND n.id > l.id AND n.id <= :rev)`;
 
+interface PendingWrite {
+  key: string;
+  decide: (current: KeyValue | undefined) => { value: Uint8Array; deleted: boolean };
+  resolve: (kv: KeyValue) => void;
+  reject: (e: unknown) => void;
+}
+
 const COMPACT_CHUNK = 5_000;
 const REPLAY_PAGE = 500;
 
@@ -69,6 +76,7 @@ export class SqliteStorage implements Storage {
   /** Runs `body` inside BEGIN IMMEDIATE ... COMMIT (rolled back when it throws). */
   readonly #inTransaction: <T>(body: () => T) => T;
   readonly #watchers = new Set<WatchQueue>();
+  #pending: PendingWrite[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #watchBufferSize: number;
   #revision: Revision;
@@ -143,7 +151,7 @@ export class SqliteStorage implements Storage {
     return this.#append(key, (current) => {
       if (current) throw new AlreadyExistsError(key);
       return { value, deleted: false };
-    }).kv;
+    });
   }
 
   async update(key: string, value: Uint8Array, expected: Revision): Promise<KeyValue> {
@@ -151,7 +159,7 @@ export class SqliteStorage implements Storage {
       if (!current) throw new NotFoundError(key);
       if (current.modRevision !== expected) throw new ConflictError(key, expected, current.modRevision);
       return { value, deleted: false };
-    }).kv;
+    });
   }
 
   /** Returns the last value at the deletion's revision, as kube-apiserver reports a deleted object. */
@@ -162,7 +170,7 @@ export class SqliteStorage implements Storage {
         throw new ConflictError(key, expected, current.modRevision);
       }
       return { value: current.value, deleted: true };
-    }).kv;
+    });
   }
 
   watch(prefix: string, after: Revision, signal: AbortSignal): AsyncIterable<WatchEvent> {
@@ -191,6 +199,7 @@ export class SqliteStorage implements Storage {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#flush(); // acknowledge or fail what was already accepted
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     for (const w of this.#watchers) w.end();
@@ -202,39 +211,65 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * One write as an atomic compare-and-swap: `decide` sees the key's live value (or none) inside a
-   * BEGIN IMMEDIATE transaction and either throws or says what to append.
+   * One write as an atomic compare-and-swap: `decide` sees the key's live value (or none) and either
+   * throws or says what to append. Writes that arrive in the same turn of the event loop share one
+   * transaction and so one fsync (group commit); each is acknowledged only after that commit.
    */
-  #append(
-    key: string,
-    decide: (current: KeyValue | undefined) => { value: Uint8Array; deleted: boolean },
-  ): { kv: KeyValue } {
-    const result = this.#inTransaction(() => {
-      const prev = liveValue(this.#stmt.latest.get(key) as Row | undefined);
-      const { value, deleted } = decide(prev);
-      const revision = this.#revision + 1n;
-      const kv: KeyValue = {
-        key,
-        value: Buffer.from(value),
-        createRevision: prev?.createRevision ?? revision,
-        modRevision: revision,
-      };
-      this.#stmt.insert.run({
-        id: revision,
-        name: key,
-        deleted: deleted ? 1 : 0,
-        create_revision: kv.createRevision,
-        prev_revision: prev?.modRevision ?? 0n,
-        value: kv.value,
-      });
-      return { kv, prev, deleted };
+  #append(key: string, decide: (current: KeyValue | undefined) => { value: Uint8Array; deleted: boolean }): Promise<KeyValue> {
+    if (this.#closed) return Promise.reject(new Error('storage is closed'));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ key, decide, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
     });
-    this.#revision = result.kv.modRevision;
-    const event = eventOf(result.deleted, result.kv, result.prev);
-    for (const w of this.#watchers) {
-      if (key.startsWith(w.prefix) && this.#revision > w.after) w.push(event);
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    type Done = { op: PendingWrite; kv?: KeyValue; prev?: KeyValue; deleted?: boolean; error?: unknown };
+    let done: Done[] = [];
+    let revision = this.#revision;
+    try {
+      this.#inTransaction(() => {
+        done = [];
+        revision = this.#revision;
+        for (const op of batch) {
+          // Later writes in the batch see earlier ones: the reads run inside the same transaction.
+          const prev = liveValue(this.#stmt.latest.get(op.key) as Row | undefined);
+          let decided: { value: Uint8Array; deleted: boolean };
+          try {
+            decided = op.decide(prev);
+          } catch (error) {
+            done.push({ op, error }); // this write's CAS failed; the others go on
+            continue;
+          }
+          revision += 1n;
+          const kv: KeyValue = { key: op.key, value: Buffer.from(decided.value), createRevision: prev?.createRevision ?? revision, modRevision: revision };
+          this.#stmt.insert.run({
+            id: revision,
+            name: op.key,
+            deleted: decided.deleted ? 1 : 0,
+            create_revision: kv.createRevision,
+            prev_revision: prev?.modRevision ?? 0n,
+            value: kv.value,
+          });
+          done.push({ op, kv, prev, deleted: decided.deleted });
+        }
+      });
+    } catch (error) {
+      for (const op of batch) op.reject(error); // the transaction rolled back: nothing was written
+      return;
     }
-    return result;
+    this.#revision = revision;
+    for (const d of done) {
+      if (!d.kv) continue;
+      const event = eventOf(d.deleted!, d.kv, d.prev);
+      for (const w of this.#watchers) {
+        if (d.op.key.startsWith(w.prefix) && d.kv.modRevision > w.after) w.push(event);
+      }
+    }
+    for (const d of done) (d.kv ? d.op.resolve(d.kv) : d.op.reject(d.error));
   }
 
   async *#watch(prefix: string, after: Revision, signal: AbortSignal): AsyncGenerator<WatchEvent> {
