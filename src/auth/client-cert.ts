@@ -7,8 +7,18 @@ import type { TLSSocket } from 'node:tls';
 import type { Authenticator, UserInfo } from './types.js';
 
 export class ClientCertAuthenticator implements Authenticator {
+  // A TLS connection's certificate cannot change, so it is read once per connection, not per request.
+  private readonly bySocket = new WeakMap<TLSSocket, UserInfo | undefined>();
+
   async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
     const socket = req.socket as TLSSocket;
+    if (this.bySocket.has(socket)) return this.bySocket.get(socket);
+    const user = this.fromCertificate(socket);
+    this.bySocket.set(socket, user);
+    return user;
+  }
+
+  private fromCertificate(socket: TLSSocket): UserInfo | undefined {
     if (!socket.authorized) return undefined;
     const cert = socket.getPeerCertificate();
     const cn = cert?.subject?.CN;

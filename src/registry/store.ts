@@ -42,7 +42,7 @@ import {
   type FieldSelector,
   type LabelSelector,
 } from './selectors/index.js';
-import { defaultAndValidate, nameErrors, namespaceErrors, pruneUnknownFields, validateObjectMeta } from './validation.js';
+import { defaultAndValidate, nameErrors, namespaceErrors, precompile, pruneUnknownFields, validateObjectMeta } from './validation.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -115,6 +115,7 @@ export class ResourceStore {
   ) {
     this.ref = { group: GROUP, resource: def.plural };
     this.root = `/registry/${GROUP}/${def.plural}/`;
+    precompile(def);
   }
 
   key(ns: string, name: string): string {

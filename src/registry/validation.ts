@@ -19,6 +19,9 @@ function validatorFor(schema: JSONSchemaProps): ValidateFunction {
   return v;
 }
 
+/** Compiles a kind's validator now (hundreds of ms), so the first write does not stall the event loop. */
+export const precompile = (def: ResourceDefinition): void => void validatorFor(def.schema);
+
 /** JSON-pointer-ish ajv path `/spec/include/0/toPath` → kube's `spec.include[0].toPath`. */
 export function fieldPath(segments: (string | number)[]): string {
   let out = '';
