@@ -7,7 +7,7 @@ import { noArtifacts } from './apiserver/handlers/artifacts.js';
 import { createApiServer } from './apiserver/server.js';
 import { AlwaysAllowAuthorizer, ClientCertAuthenticator } from './auth/client-cert.js';
 import { OptionsError, parseOptions, usage } from './config/options.js';
-import { createLogger } from './log/logger.js';
+import { createLogger } from './observability/logger.js';
 import { ensureStandaloneCerts } from './pki/standalone.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 

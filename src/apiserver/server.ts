@@ -7,7 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ResourceDefinition } from '../apis/meta/resource.js';
 import { GROUP, VERSION } from '../apis/v1/common.js';
 import type { Authenticator, Authorizer, UserInfo } from '../auth/types.js';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../observability/logger.js';
 import { ResourceStore } from '../registry/store.js';
 import type { Storage } from '../storage/types.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, etagOf } from './discovery.js';

@@ -39,8 +39,8 @@ export function columnDefinitions(def: ResourceDefinition): TableColumnDefinitio
   return [NAME_COLUMN, ...def.printerColumns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority ?? 0 }))];
 }
 
-export function partialObjectMetadata(obj: KubeObject): KubeObject {
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+export function partialObjectMetadata(obj: KubeObject, apiVersion = 'meta.k8s.io/v1'): KubeObject {
+  return { kind: 'PartialObjectMetadata', apiVersion, metadata: obj.metadata };
 }
 
 export function toTable(
@@ -51,35 +51,46 @@ export function toTable(
 ): Table {
   const now = o.now ?? new Date();
   const include = o.includeObject ?? 'Metadata';
+  const apiVersion = o.apiVersion ?? 'meta.k8s.io/v1';
   return {
     kind: 'Table',
-    apiVersion: o.apiVersion ?? 'meta.k8s.io/v1',
+    apiVersion,
     metadata,
     columnDefinitions: o.noHeaders ? null : columnDefinitions(def),
     rows: items.map((obj) => ({
       cells: [obj.metadata.name, ...def.printerColumns.map((c) => cell(c, obj, now))],
-      ...(include === 'None' ? {} : { object: include === 'Object' ? obj : partialObjectMetadata(obj) }),
+      // kube labels the row's PartialObjectMetadata with the Table's own version.
+      ...(include === 'None' ? {} : { object: include === 'Object' ? obj : partialObjectMetadata(obj, apiVersion) }),
     })),
   };
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** One cell as kube's CRD table convertor makes it: string columns print every match, others use the first. */
 function cell(c: PrinterColumn, obj: KubeObject, now: Date): unknown {
   const values = evaluateJSONPath(obj, c.jsonPath);
   if (values.length === 0) return null;
-  if (c.type === 'date') {
-    const t = Date.parse(String(values[0]));
-    return Number.isNaN(t) ? null : humanDuration(now.getTime() - t);
-  }
-  if (values.length > 1) return values.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(',');
   const v = values[0];
   switch (c.type) {
+    case 'string':
+      // Several matches print as one JSON array, like any matched array or object.
+      if (values.length > 1) return JSON.stringify(values);
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
     case 'integer':
+      return typeof v === 'number' ? Math.trunc(v) : null;
     case 'number':
       return typeof v === 'number' ? v : null;
     case 'boolean':
       return typeof v === 'boolean' ? v : null;
+    case 'date': {
+      if (typeof v !== 'string') return null;
+      if (v === '' || v === 'null') return '<unknown>';
+      const t = RFC3339.test(v) ? Date.parse(v) : NaN;
+      return Number.isNaN(t) ? '<invalid>' : humanDuration(now.getTime() - t);
+    }
     default:
-      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+      return null;
   }
 }
 
@@ -100,7 +111,7 @@ export function evaluateJSONPath(root: unknown, path: string): unknown[] {
     const next: unknown[] = [];
     for (const v of current) {
       if (m[1] !== undefined) {
-        if (v && typeof v === 'object' && !Array.isArray(v) && m[1] in v) next.push((v as Record<string, unknown>)[m[1]]);
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, m[1])) next.push((v as Record<string, unknown>)[m[1]]);
       } else if (m[2] !== undefined) {
         if (!Array.isArray(v)) continue;
         if (m[2] === '*') next.push(...v);
@@ -117,7 +128,7 @@ export function evaluateJSONPath(root: unknown, path: string): unknown[] {
 
 /** kube's duration.HumanDuration: `45s`, `5m10s`, `3h`, `2d5h`, `3y45d`. */
 export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
+  const s = Math.trunc(ms / 1000); // Go's int(d.Seconds()) truncates toward zero
   if (s < -1) return '<invalid>';
   if (s < 0) return '0s';
   if (s < 60 * 2) return `${s}s`;

@@ -7,6 +7,9 @@ type JSONValue = null | boolean | number | string | JSONValue[] | { [k: string]:
 
 const clone = <T>(v: T): T => structuredClone(v);
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+// Own keys only: a member named "constructor" or "__proto__" is data, never the prototype's.
+const has = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k);
+const put = (o: Record<string, unknown>, k: string, v: unknown) => void Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
 
 /** RFC 7386: objects merge recursively, null deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -14,7 +17,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = isObject(target) ? clone(target) : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else put(out, k, mergePatch(has(out, k) ? out[k] : undefined, v));
   }
   return out;
 }
@@ -39,7 +42,7 @@ function parentOf(doc: unknown, tokens: string[], path: string): { parent: unkno
   let cur = doc;
   for (const t of tokens.slice(0, -1)) {
     if (Array.isArray(cur)) cur = cur[arrayIndex(cur, t, false)];
-    else if (isObject(cur) && t in cur) cur = cur[t];
+    else if (isObject(cur) && has(cur, t)) cur = cur[t];
     else throw new PatchError(`path "${path}" does not exist`);
   }
   return { parent: cur, key: tokens[tokens.length - 1] };
@@ -49,7 +52,7 @@ function getAt(doc: unknown, path: string): unknown {
   let cur = doc;
   for (const t of parsePointer(path)) {
     if (Array.isArray(cur)) cur = cur[arrayIndex(cur, t, false)];
-    else if (isObject(cur) && t in cur) cur = cur[t];
+    else if (isObject(cur) && has(cur, t)) cur = cur[t];
     else throw new PatchError(`path "${path}" does not exist`);
   }
   return cur;
@@ -60,7 +63,7 @@ function remove(doc: unknown, path: string): unknown {
   if (tokens.length === 0) throw new PatchError('cannot remove the whole document');
   const { parent, key } = parentOf(doc, tokens, path);
   if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, key, false), 1)[0];
-  if (isObject(parent) && key in parent) {
+  if (isObject(parent) && has(parent, key)) {
     const v = parent[key];
     delete parent[key];
     return v;
@@ -73,7 +76,7 @@ function add(doc: unknown, path: string, value: unknown): unknown {
   if (tokens.length === 0) return value;
   const { parent, key } = parentOf(doc, tokens, path);
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, key, true), 0, value);
-  else if (isObject(parent)) parent[key] = value;
+  else if (isObject(parent)) put(parent, key, value);
   else throw new PatchError(`path "${path}" does not exist`);
   return doc;
 }
@@ -83,7 +86,7 @@ function replace(doc: unknown, path: string, value: unknown): unknown {
   if (tokens.length === 0) return value;
   const { parent, key } = parentOf(doc, tokens, path);
   if (Array.isArray(parent)) parent[arrayIndex(parent, key, false)] = value;
-  else if (isObject(parent) && key in parent) parent[key] = value;
+  else if (isObject(parent) && has(parent, key)) put(parent, key, value);
   else throw new PatchError(`replace operation does not apply: doc is missing key: ${path}`);
   return doc;
 }
@@ -101,7 +104,8 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
   let doc = clone(target) as unknown;
   ops.forEach((op, i) => {
     if (!isObject(op)) throw new PatchError(`operation ${i} is not an object`);
-    const path = op.path as string;
+    if (typeof op.path !== 'string') throw new PatchError(`operation ${i} has no "path" string`);
+    const path = op.path;
     switch (op.op) {
       case 'add':
         if (!('value' in op)) throw new PatchError(`operation ${i} (add) has no "value"`);

@@ -4,7 +4,7 @@
 import type { Request, Response } from 'express';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../apis/meta/types.js';
-import type { Logger } from '../../log/logger.js';
+import type { Logger } from '../../observability/logger.js';
 import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore, WatchEventOut, WriteContext } from '../../registry/store.js';
 import { checkURLName, checkURLNamespace } from '../../registry/store.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';

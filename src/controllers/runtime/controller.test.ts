@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { KubeObject } from '../../apis/meta/types.js';
+import { gitRepository } from '../../apis/v1/git-repository.js';
+import { createLogger } from '../../observability/logger.js';
+import { Metrics } from '../../observability/metrics.js';
+import { ResourceStore, type WriteContext } from '../../registry/store.js';
+import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
+import { Controller, REQUESTED_AT, type ReconcilerDefinition, type StepContext } from './controller.js';
+import { ReconcileError, StallingError } from './errors.js';
+
+const ctx = (): WriteContext => ({ dryRun: false, fieldManager: 'test', fieldValidation: 'Strict', warnings: [] });
+const repo = (name: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: 'gitops.toolkit/v1',
+  kind: 'GitRepository',
+  metadata: { name },
+  spec: { interval: '1h', url: 'https://example.com/r.git', ...spec },
+});
+
+/** Polls until `check` returns a truthy value (bounded). */
+async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const ready = (o: KubeObject) => (o.status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find((c) => c.type === 'Ready');
+
+describe('controller runtime', () => {
+  let storage: SqliteStorage;
+  let store: ResourceStore;
+  let controller: Controller;
+  const calls: string[] = [];
+  const finalized: string[] = [];
+  const behaviour = new Map<string, (c: StepContext) => Promise<void>>();
+  const metrics = new Metrics();
+
+  before(() => {
+    storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
+    store = new ResourceStore(gitRepository, storage);
+    const reconciler: ReconcilerDefinition = {
+      kind: 'GitRepository',
+      finalizer: 'gitops.toolkit/test',
+      steps: [
+        async (c) => {
+          calls.push(c.obj.metadata.name!);
+          const b = behaviour.get(c.obj.metadata.name!);
+          if (b) await b(c);
+          c.ready = { reason: 'Succeeded', message: `done ${c.obj.metadata.generation}` };
+        },
+      ],
+      finalize: async (o) => void finalized.push(o.metadata.name!),
+    };
+    controller = new Controller({ store, reconciler, concurrency: 2, log: createLogger('error'), metrics, backoff: { baseDelayMs: 50, maxDelayMs: 200 } });
+    controller.start();
+  });
+  after(async () => {
+    await controller.stop();
+    await storage.close();
+  });
+
+  const get = (name: string) => store.get('default', name);
+  const count = (name: string) => calls.filter((c) => c === name).length;
+
+  it('adds its finalizer, runs the steps, and writes Ready with observedGeneration once', async () => {
+    await store.create('default', repo('ok'), ctx());
+    const o = await eventually(async () => {
+      const o = await get('ok');
+      return ready(o)?.status === 'True' && o;
+    });
+    assert.deepEqual(o.metadata.finalizers, ['gitops.toolkit/test']);
+    assert.equal(o.status!.observedGeneration, 1);
+    assert.equal(ready(o)!.message, 'done 1');
+    assert.equal(count('ok'), 1, 'its own status and finalizer writes do not trigger another reconcile');
+  });
+
+  it('reconciles again on a spec change, not on a label change', async () => {
+    const o = await get('ok');
+    await store.patch('default', 'ok', 'merge', { metadata: { labels: { a: 'b' } } }, ctx());
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(count('ok'), 1);
+    await store.patch('default', 'ok', 'merge', { spec: { interval: '2h' } }, ctx());
+    const after = await eventually(async () => {
+      const x = await get('ok');
+      return x.status!.observedGeneration === 2 && x;
+    });
+    assert.equal(count('ok'), 2);
+    assert.equal(ready(after)!.message, 'done 2');
+    assert.equal(ready(after)!.lastTransitionTime, ready(o)!.lastTransitionTime, 'Ready stayed True: no transition');
+  });
+
+  it('the requestedAt annotation reconciles now and is echoed in lastHandledReconcileAt', async () => {
+    await store.patch('default', 'ok', 'merge', { metadata: { annotations: { [REQUESTED_AT]: '12345' } } }, ctx());
+    const o = await eventually(async () => {
+      const x = await get('ok');
+      return x.status!.lastHandledReconcileAt === '12345' && x;
+    });
+    assert.equal(count('ok'), 3);
+    assert.ok(o);
+  });
+
+  it('requeues at spec.interval', async () => {
+    await store.create('default', repo('fast', { interval: '300ms' }), ctx());
+    await eventually(async () => count('fast') >= 3, 5000);
+  });
+
+  it('a stalling error sets Stalled and is not retried', async () => {
+    behaviour.set('stuck', async () => {
+      throw new StallingError('ssh is not supported', 'UnsupportedURL', 'FetchFailed');
+    });
+    await store.create('default', repo('stuck'), ctx());
+    const o = await eventually(async () => {
+      const x = await get('stuck');
+      return ready(x)?.status === 'False' && x;
+    });
+    const conds = o.status!.conditions as { type: string; status: string; reason: string }[];
+    assert.deepEqual(
+      conds.map((c) => `${c.type}=${c.status}:${c.reason}`),
+      ['Ready=False:UnsupportedURL', 'Stalled=True:UnsupportedURL', 'FetchFailed=True:UnsupportedURL'],
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(count('stuck'), 1);
+  });
+
+  it('a failure is retried with backoff and Reconciling says so; success clears it', async () => {
+    let failures = 2;
+    behaviour.set('flaky', async () => {
+      if (failures-- > 0) throw new ReconcileError('remote unreachable', 'GitOperationFailed', 'FetchFailed');
+    });
+    await store.create('default', repo('flaky'), ctx());
+    const failed = await eventually(async () => {
+      const x = await get('flaky');
+      return ready(x)?.status === 'False' && x;
+    });
+    const conds = failed.status!.conditions as { type: string; status: string; reason: string }[];
+    assert.ok(conds.some((c) => c.type === 'Reconciling' && c.status === 'True' && c.reason === 'ProgressingWithRetry'));
+    const o = await eventually(async () => {
+      const x = await get('flaky');
+      return ready(x)?.status === 'True' && x;
+    });
+    assert.equal(count('flaky'), 3);
+    const types = (o.status!.conditions as { type: string }[]).map((c) => c.type);
+    assert.ok(!types.includes('Reconciling') && !types.includes('Stalled'));
+    assert.ok(types.includes('FetchFailed'), 'a kind condition stays until the kind clears it');
+  });
+
+  it('spec.timeout aborts a slow step', async () => {
+    behaviour.set('slow', async (c) => {
+      await new Promise((resolve, reject) => {
+        c.signal.addEventListener('abort', () => reject(new ReconcileError('aborted', 'ReconciliationTimeout')));
+        setTimeout(resolve, 10_000).unref();
+      });
+    });
+    await store.create('default', repo('slow', { timeout: '200ms' }), ctx());
+    const o = await eventually(async () => {
+      const x = await get('slow');
+      return ready(x)?.status === 'False' && x;
+    });
+    assert.equal(ready(o)!.reason, 'ReconciliationTimeout');
+    behaviour.delete('slow');
+  });
+
+  it('suspend stops reconciling', async () => {
+    await store.create('default', repo('paused', { suspend: true }), ctx());
+    await eventually(async () => (await get('paused')).metadata.finalizers?.length === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(count('paused'), 0);
+    assert.equal(ready(await get('paused')), undefined);
+  });
+
+  it('deletion runs finalize, removes the finalizer, and the object goes', async () => {
+    await store.delete('default', 'ok', {}, ctx());
+    await eventually(async () => {
+      try {
+        await get('ok');
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.deepEqual(finalized, ['ok']);
+  });
+
+  it('records metrics by kind and result', async () => {
+    const text = await metrics.registry.metrics();
+    assert.match(text, /gitops_toolkit_reconcile_total\{kind="GitRepository",result="success"\} \d+/);
+    assert.match(text, /gitops_toolkit_reconcile_total\{kind="GitRepository",result="stalled"\} 1/);
+    assert.match(text, /gitops_toolkit_reconcile_duration_seconds_bucket/);
+  });
+});

@@ -1,0 +1,256 @@
+// The shared controller runtime. A controller watches one kind in the store (no polling), queues
+// keys, and runs the kind's steps with per-kind concurrency. The runtime owns everything around the
+// steps: finalizers and deletion, suspend, the requestedAt annotation, timeouts, turning typed errors
+// into kstatus conditions, writing status once per reconcile, and requeueing at spec.interval with
+// jitter or with backoff after a failure.
+
+import type { KubeObject } from '../../apis/meta/types.js';
+import { parseGoDuration } from '../../apis/v1/common.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { StatusError } from '../../apiserver/errors.js';
+import type { ResourceStore, WriteContext } from '../../registry/store.js';
+import { Conditions, READY, RECONCILING, STALLED } from './conditions.js';
+import { ReconcileError, StallingError, WaitingError } from './errors.js';
+import { WorkQueue } from './queue.js';
+
+export const REQUESTED_AT = 'gitops.toolkit/requestedAt';
+
+export interface StepContext {
+  obj: KubeObject;
+  /** The status being built; the runtime writes it once at the end. */
+  status: Record<string, unknown>;
+  conditions: Conditions;
+  /** Aborts at spec.timeout and when the controller stops. */
+  signal: AbortSignal;
+  log: Logger;
+  /** What Ready=True says when every step passed; steps set it (e.g. "stored artifact for revision …"). */
+  ready: { reason: string; message: string };
+  /** Log fields a step wants on the reconcile's log line (e.g. the revision). */
+  fields: Record<string, unknown>;
+}
+
+export type Step = (ctx: StepContext) => Promise<void>;
+
+export interface ReconcilerDefinition {
+  kind: string;
+  finalizer: string;
+  steps: Step[];
+  /** Cleans up what the object owns outside the store (artifacts, applied objects) before it goes. */
+  finalize(obj: KubeObject, log: Logger): Promise<void>;
+  /** spec.timeout default when the object has none. */
+  defaultTimeoutMs?: number;
+}
+
+export interface ControllerOptions {
+  store: ResourceStore;
+  reconciler: ReconcilerDefinition;
+  concurrency: number;
+  log: Logger;
+  metrics?: Metrics;
+  /** Base and cap of the failure backoff. */
+  backoff?: { baseDelayMs: number; maxDelayMs: number };
+}
+
+interface Seen {
+  generation?: number;
+  requestedAt?: string;
+  deleting: boolean;
+}
+
+const keyOf = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
+
+/** Up to 10% more than the interval, so objects created together do not stay in lockstep. */
+export const jittered = (ms: number) => Math.round(ms * (1 + Math.random() * 0.1));
+
+export class Controller {
+  private readonly queue: WorkQueue;
+  private readonly seen = new Map<string, Seen>();
+  private readonly stopping = new AbortController();
+  private readonly running: Promise<void>[] = [];
+  private readonly ctx: WriteContext;
+  private readonly log: Logger;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.queue = new WorkQueue(o.backoff);
+    this.log = o.log.child({ controller: o.reconciler.kind });
+    this.ctx = { dryRun: false, fieldManager: `gitops-toolkit-${o.reconciler.kind.toLowerCase()}-controller`, fieldValidation: 'Ignore', warnings: [] };
+  }
+
+  start(): void {
+    this.running.push(this.watchLoop());
+    for (let i = 0; i < this.o.concurrency; i++) this.running.push(this.worker());
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.queue.shutdown();
+    await Promise.allSettled(this.running);
+  }
+
+  /** Queue depth, for metrics and tests. */
+  depth(): number {
+    return this.queue.len();
+  }
+
+  /** Reconcile on create, on a spec change (generation), a new requestedAt, or a deletion. */
+  private observe(type: string, obj: KubeObject): void {
+    const key = keyOf(obj);
+    if (type === 'DELETED') {
+      this.seen.delete(key);
+      return;
+    }
+    const now: Seen = { generation: obj.metadata.generation, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], deleting: !!obj.metadata.deletionTimestamp };
+    const before = this.seen.get(key);
+    this.seen.set(key, now);
+    if (!before || before.generation !== now.generation || before.requestedAt !== now.requestedAt || (now.deleting && !before.deleting)) this.queue.add(key);
+  }
+
+  private async watchLoop(): Promise<void> {
+    let resourceVersion: string | undefined;
+    while (!this.stopping.signal.aborted) {
+      try {
+        const events = await this.o.store.watch(undefined, { resourceVersion, allowWatchBookmarks: true }, this.stopping.signal);
+        for await (const ev of events) {
+          if (ev.type === 'ERROR') {
+            resourceVersion = undefined; // too old: start again from the current state
+            break;
+          }
+          const obj = ev.object as KubeObject;
+          resourceVersion = obj.metadata.resourceVersion;
+          if (ev.type !== 'BOOKMARK') this.observe(ev.type, obj);
+        }
+      } catch (e) {
+        if (this.stopping.signal.aborted) return;
+        this.log.error('watch failed; restarting', { err: e });
+        resourceVersion = undefined;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.o.metrics?.queueDepth.set({ kind: this.o.reconciler.kind }, this.queue.len());
+      try {
+        await this.reconcileKey(key);
+      } catch (e) {
+        this.log.error('reconcile crashed', { err: e, key });
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async reconcileKey(key: string): Promise<void> {
+    const [namespace, name] = key.split('/');
+    const started = performance.now();
+    const kind = this.o.reconciler.kind;
+    let obj: KubeObject;
+    try {
+      obj = await this.o.store.get(namespace, name);
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 404) return this.queue.forget(key); // gone
+      throw e;
+    }
+    const log = this.log.child({ kind, namespace, name });
+    const finish = (result: string, fields: Record<string, unknown> = {}) => {
+      const seconds = (performance.now() - started) / 1000;
+      this.o.metrics?.reconcileDuration.observe({ kind, result }, seconds);
+      this.o.metrics?.reconcileTotal.inc({ kind, result });
+      log.info('reconciled', { result, durationMs: Math.round(seconds * 1000), ...fields });
+    };
+
+    const finalizer = this.o.reconciler.finalizer;
+    if (obj.metadata.deletionTimestamp) {
+      if (obj.metadata.finalizers?.includes(finalizer)) {
+        await this.o.reconciler.finalize(obj, log);
+        await this.patchMeta(obj, { finalizers: obj.metadata.finalizers.filter((f) => f !== finalizer) });
+      }
+      this.queue.forget(key);
+      return finish('deleted');
+    }
+    if (!obj.metadata.finalizers?.includes(finalizer)) {
+      obj = await this.patchMeta(obj, { finalizers: [...(obj.metadata.finalizers ?? []), finalizer] });
+    }
+    const spec = (obj.spec ?? {}) as { suspend?: boolean; interval?: string; timeout?: string };
+    if (spec.suspend) {
+      this.queue.forget(key);
+      return finish('suspended');
+    }
+
+    const generation = obj.metadata.generation ?? 0;
+    const previous = (obj.status ?? {}) as Record<string, unknown>;
+    const status: Record<string, unknown> = structuredClone(previous);
+    const conditions = new Conditions(previous.conditions as never, generation);
+    const requestedAt = obj.metadata.annotations?.[REQUESTED_AT];
+    if (requestedAt) status.lastHandledReconcileAt = requestedAt;
+    const timeoutMs = parseGoDuration(spec.timeout ?? '') ?? this.o.reconciler.defaultTimeoutMs ?? 60_000;
+    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]);
+    const ctx: StepContext = { obj, status, conditions, signal, log, ready: { reason: 'Succeeded', message: 'reconciliation succeeded' }, fields: {} };
+
+    let result: string;
+    let requeueMs: number | undefined;
+    try {
+      for (const step of this.o.reconciler.steps) {
+        if (signal.aborted) throw new ReconcileError(`reconciliation timed out after ${timeoutMs / 1000}s`, 'ReconciliationTimeout');
+        await step(ctx);
+      }
+      conditions.set({ type: READY, status: 'True', ...ctx.ready });
+      conditions.delete(RECONCILING);
+      conditions.delete(STALLED);
+      result = 'success';
+      this.queue.forget(key);
+      requeueMs = jittered(parseGoDuration(spec.interval ?? '') ?? 600_000);
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      const reason = (err as { reason?: string }).reason ?? (signal.aborted ? 'ReconciliationTimeout' : 'ReconciliationFailed');
+      const own = (err as { condition?: string }).condition;
+      if (own) conditions.set({ type: own, status: 'True', reason, message: err.message });
+      conditions.set({ type: READY, status: 'False', reason, message: err.message });
+      if (err instanceof StallingError) {
+        conditions.set({ type: STALLED, status: 'True', reason, message: err.message });
+        conditions.delete(RECONCILING);
+        result = 'stalled';
+        this.queue.forget(key);
+      } else if (err instanceof WaitingError) {
+        conditions.set({ type: RECONCILING, status: 'True', reason: 'ProgressingWithRetry', message: err.message });
+        conditions.delete(STALLED);
+        result = 'waiting';
+        requeueMs = err.requeueAfterMs;
+      } else {
+        conditions.set({ type: RECONCILING, status: 'True', reason: 'ProgressingWithRetry', message: err.message });
+        conditions.delete(STALLED);
+        result = 'error';
+        if (!(err instanceof ReconcileError)) log.error('reconcile step failed', { err });
+        requeueMs = this.queue.addRateLimited(key);
+      }
+      ctx.fields.error = err.message;
+    }
+    status.conditions = conditions.toArray();
+    status.observedGeneration = generation;
+    await this.writeStatus(obj, status);
+    if (requeueMs !== undefined && result !== 'error') this.queue.addAfter(key, requeueMs);
+    finish(result, { ...ctx.fields, ...(requeueMs !== undefined ? { requeueAfterMs: requeueMs } : {}) });
+  }
+
+  /** Finalizer changes, guarded by the resourceVersion read (a conflict retries the whole reconcile). */
+  private async patchMeta(obj: KubeObject, meta: { finalizers: string[] }): Promise<KubeObject> {
+    const patch = { metadata: { resourceVersion: obj.metadata.resourceVersion, finalizers: meta.finalizers } };
+    const { object } = await this.o.store.patch(obj.metadata.namespace!, obj.metadata.name!, 'merge', patch, { ...this.ctx, warnings: [] });
+    return object;
+  }
+
+  /** The one status write of a reconcile, through the status subresource. */
+  private async writeStatus(obj: KubeObject, status: Record<string, unknown>): Promise<void> {
+    try {
+      await this.o.store.patch(obj.metadata.namespace!, obj.metadata.name!, 'json', [{ op: 'add', path: '/status', value: status }], { ...this.ctx, warnings: [] }, { subresource: 'status' });
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 404) return; // deleted meanwhile
+      throw e;
+    }
+  }
+}
