@@ -14,6 +14,12 @@ const DEFAULTS: Options = {
   requestTimeoutMs: 60_000,
   compactionIntervalMs: 300_000,
   watchBookmarkIntervalMs: 5_000,
+  kubeconfig: '',
+  secretsDir: '',
+  concurrent: 4,
+  artifactRetentionRecords: 2,
+  maxArtifactSize: 104857600,
+  artifactBaseURL: '',
   help: false,
 };
 
@@ -37,6 +43,12 @@ test('every flag in both spellings', () => {
     '--request-timeout=1m30s',
     '--compaction-interval', '10s',
     '--watch-bookmark-interval=500ms',
+    '--kubeconfig', '/k',
+    '--secrets-dir=/s',
+    '--concurrent', '8',
+    '--artifact-retention-records=3',
+    '--max-artifact-size', '1000',
+    '--artifact-base-url=https://k8s.example:6443',
   ];
   assert.deepEqual(parseOptions(argv, {}), {
     securePort: 0,
@@ -50,6 +62,12 @@ test('every flag in both spellings', () => {
     requestTimeoutMs: 90_000,
     compactionIntervalMs: 10_000,
     watchBookmarkIntervalMs: 500,
+    kubeconfig: '/k',
+    secretsDir: '/s',
+    concurrent: 8,
+    artifactRetentionRecords: 3,
+    maxArtifactSize: 1000,
+    artifactBaseURL: 'https://k8s.example:6443',
     help: false,
   });
 });
@@ -169,6 +187,12 @@ test('usage lists every flag with its description, default and environment varia
     ['--request-timeout duration', 'default 60s', 'GITOPS_REQUEST_TIMEOUT'],
     ['--compaction-interval duration', 'default 5m', 'GITOPS_COMPACTION_INTERVAL'],
     ['--watch-bookmark-interval duration', 'default 5s', 'GITOPS_WATCH_BOOKMARK_INTERVAL'],
+    ['--concurrent int', 'default 4', 'GITOPS_CONCURRENT'],
+    ['--artifact-retention-records int', 'default 2', 'GITOPS_ARTIFACT_RETENTION_RECORDS'],
+    ['--max-artifact-size int', 'default 104857600', 'GITOPS_MAX_ARTIFACT_SIZE'],
+    ['--secrets-dir string', 'default ', 'GITOPS_SECRETS_DIR'],
+    ['--kubeconfig string', 'default ', 'GITOPS_KUBECONFIG'],
+    ['--artifact-base-url string', 'default ', 'GITOPS_ARTIFACT_BASE_URL'],
     ['-h, --help', '', undefined],
   ];
   const lines = text.split('\n');

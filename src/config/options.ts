@@ -17,6 +17,12 @@ export interface Options {
   requestTimeoutMs: number;
   compactionIntervalMs: number;
   watchBookmarkIntervalMs: number;
+  kubeconfig: string;
+  secretsDir: string;
+  concurrent: number;
+  artifactRetentionRecords: number;
+  maxArtifactSize: number;
+  artifactBaseURL: string;
   help: boolean;
 }
 
@@ -62,6 +68,9 @@ const text: ValueType<string> = {
     return raw;
   },
 };
+
+/** A path or URL that may be left unset (the empty default). */
+const optionalText: ValueType<string> = { name: 'string', parse: (raw) => raw };
 
 // Host names a certificate can carry: RFC 1123, case-insensitive; all digits would be a bad IPv4.
 const HOSTNAME = /^(?![\d.]+$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
@@ -119,6 +128,12 @@ const FLAGS = [
   def({ flag: 'watch-bookmark-interval', key: 'watchBookmarkIntervalMs', type: duration, default: '5s', description: 'A watch that asked for bookmarks and saw no event for this long gets a BOOKMARK with the current resourceVersion.' }),
   def({ flag: 'min-request-timeout', key: 'minRequestTimeoutSeconds', type: integer(1), default: '1800', description: 'Seconds; a watch without timeoutSeconds ends after a random time between this and twice this.' }),
   def({ flag: 'request-timeout', key: 'requestTimeoutMs', type: duration, default: '60s', description: 'Longest time a non-watch request may take before it fails with 504.' }),
+  def({ flag: 'kubeconfig', key: 'kubeconfig', type: optionalText, default: '', description: 'Kubeconfig of the host cluster, whose Secrets spec.secretRef names; in a pod the in-cluster config is used without it.' }),
+  def({ flag: 'secrets-dir', key: 'secretsDir', type: optionalText, default: '', description: 'Standalone: a directory of Secret manifests (YAML or JSON) that spec.secretRef names, used when there is no cluster.' }),
+  def({ flag: 'concurrent', key: 'concurrent', type: integer(1, 1000), default: '4', description: 'Objects of one kind reconciled at the same time.' }),
+  def({ flag: 'artifact-retention-records', key: 'artifactRetentionRecords', type: integer(1, 100), default: '2', description: 'Artifacts kept per source; older ones are garbage-collected.' }),
+  def({ flag: 'max-artifact-size', key: 'maxArtifactSize', type: integer(1), default: '104857600', description: 'Largest artifact, in bytes, a source may produce; a larger one fails with a clear condition.' }),
+  def({ flag: 'artifact-base-url', key: 'artifactBaseURL', type: optionalText, default: '', description: 'Base URL written into status.artifact.url (e.g. the cluster API address); the server\'s own https address when unset.' }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
 type AnyFlag = (typeof FLAGS)[number];
