@@ -6,8 +6,11 @@ export interface MediaRange {
   params: Record<string, string>;
 }
 
+/** The Accept header's media ranges, most preferred first: by q, then exact types before wildcards. */
 export function parseMediaRanges(header: string | undefined): MediaRange[] {
   if (!header) return [];
+  const q = (r: MediaRange) => (r.params.q === undefined ? 1 : Number(r.params.q));
+  const wild = (r: MediaRange) => (r.type === '*/*' ? 2 : r.type.endsWith('/*') ? 1 : 0);
   return header
     .split(',')
     .map((part) => {
@@ -20,7 +23,8 @@ export function parseMediaRanges(header: string | undefined): MediaRange[] {
       return { type: type.toLowerCase(), params };
     })
     .filter((r) => r.type)
-    .filter((r) => r.params.q === undefined || Number(r.params.q) > 0);
+    .filter((r) => q(r) > 0)
+    .sort((a, b) => q(b) - q(a) || wild(a) - wild(b)); // stable: header order breaks ties
 }
 
 export type ObjectOutput =
@@ -32,9 +36,8 @@ const jsonLike = (t: string) => t === 'application/json' || t === 'application/*
 
 /** The first acceptable representation of an object or list; undefined → 406. */
 export function negotiateObject(accept: string | undefined, isList: boolean): ObjectOutput | undefined {
-  const ranges = parseMediaRanges(accept);
-  if (ranges.length === 0) return { as: 'object', format: 'json' };
-  for (const r of ranges) {
+  if (!accept?.trim()) return { as: 'object', format: 'json' };
+  for (const r of parseMediaRanges(accept)) {
     const as = r.params.as;
     if (as) {
       if (r.type !== 'application/json' || r.params.g !== 'meta.k8s.io') continue;
@@ -63,9 +66,8 @@ export type DiscoveryOutput = { as: 'APIGroupDiscoveryList'; version: 'v2' | 'v2
 
 /** /apis and friends: aggregated discovery (v2, v2beta1) by Accept, else the plain document. */
 export function negotiateDiscovery(accept: string | undefined): DiscoveryOutput | undefined {
-  const ranges = parseMediaRanges(accept);
-  if (ranges.length === 0) return { as: 'legacy' };
-  for (const r of ranges) {
+  if (!accept?.trim()) return { as: 'legacy' };
+  for (const r of parseMediaRanges(accept)) {
     if (r.params.as === 'APIGroupDiscoveryList' && r.type === 'application/json' && r.params.g === 'apidiscovery.k8s.io') {
       if (r.params.v === 'v2' || r.params.v === 'v2beta1') return { as: 'APIGroupDiscoveryList', version: r.params.v };
       continue;

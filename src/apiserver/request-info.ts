@@ -32,9 +32,12 @@ export function requestInfo(method: string, rawPath: string, query: URLSearchPar
       return p;
     }
   });
+  // kube needs a resource after group and version; `/apis/GROUP/VERSION/` is the discovery document.
+  if (parts.length === 0) return { resourceRequest: false, path, verb: method.toLowerCase() };
   const info: RequestInfo = { resourceRequest: true, path, verb: lowerVerb, apiGroup: GROUP, apiVersion: VERSION };
   if (parts[0] === 'watch') {
     info.legacyWatch = true;
+    info.verb = 'watch';
     parts = parts.slice(1);
   }
   if (parts[0] === 'namespaces' && parts.length >= 2) {
@@ -44,10 +47,10 @@ export function requestInfo(method: string, rawPath: string, query: URLSearchPar
   [info.resource, info.name, info.subresource] = parts;
   if (parts.length > 3) info.subresource = parts.slice(2).join('/');
   if (parts.length === 0) info.resource = undefined;
+  // kube's query boolean: present and neither "0" nor "false" (any case) means true, even `?watch`.
   const watch = query.get('watch');
-  const isWatch = info.legacyWatch || watch === 'true' || watch === '1';
+  const isWatch = watch !== null && watch !== '0' && watch.toLowerCase() !== 'false';
   if (info.verb === 'get' && !info.name) info.verb = isWatch ? 'watch' : 'list';
-  else if (info.verb === 'get' && isWatch && info.legacyWatch) info.verb = 'watch';
   if (info.verb === 'delete' && !info.name) info.verb = 'deletecollection';
   return info;
 }

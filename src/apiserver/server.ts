@@ -8,6 +8,7 @@ import type { ResourceDefinition } from '../apis/meta/resource.js';
 import { GROUP, VERSION } from '../apis/v1/common.js';
 import type { Authenticator, Authorizer, UserInfo } from '../auth/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { ResourceStore } from '../registry/store.js';
 import type { Storage } from '../storage/types.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, etagOf } from './discovery.js';
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   /** Paths answered without authentication (kube: --authorization-always-allow-paths, plus anonymous). */
   publicPaths?: string[];
   readyChecks?: HealthCheck[];
+  /** Prometheus metrics, served at /metrics (authenticated like every other path). */
+  metrics?: Metrics;
   version?: { gitVersion: string };
 }
 
@@ -84,6 +87,18 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     compiler: 'node',
     platform: `${process.platform}/${process.arch}`,
   };
+
+  if (o.metrics) {
+    const histogram = o.metrics.apiRequestDuration;
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      const start = performance.now();
+      res.once('close', () => {
+        const info = req.info;
+        histogram.observe({ verb: info?.verb ?? req.method.toLowerCase(), resource: info?.resource ?? '', code: String(res.statusCode) }, (performance.now() - start) / 1000);
+      });
+      next();
+    });
+  }
 
   // authentication, then authorization
   app.use(async (req: Request, _res: Response, next: NextFunction) => {
@@ -149,6 +164,11 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   app.get(`/apis/${GROUP}`, (_req, res) => sendJSON(res, JSON.stringify(apiGroup())));
   app.get(`/apis/${GROUP}/${VERSION}`, (_req, res) => sendJSON(res, JSON.stringify(apiResourceList(o.resources))));
   app.get('/version', (_req, res) => sendJSON(res, JSON.stringify(version)));
+  app.get('/metrics', async (_req, res) => {
+    if (!o.metrics) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    res.status(200).setHeader('Content-Type', o.metrics.registry.contentType);
+    res.end(await o.metrics.registry.metrics());
+  });
   app.get('/openapi/v2', (req, res) => {
     const etag = `"${hashOf(v2).slice(0, 32)}"`;
     res.setHeader('ETag', etag);

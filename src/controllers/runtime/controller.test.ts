@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { KubeObject } from '../../apis/meta/types.js';
+import type { Condition, KubeObject } from '../../apis/meta/types.js';
 import { gitRepository } from '../../apis/v1/git-repository.js';
 import { createLogger } from '../../observability/logger.js';
 import { Metrics } from '../../observability/metrics.js';
@@ -28,7 +28,7 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 5
   }
 }
 
-const ready = (o: KubeObject) => (o.status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find((c) => c.type === 'Ready');
+const ready = (o: KubeObject) => (o.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready');
 
 describe('controller runtime', () => {
   let storage: SqliteStorage;
