@@ -1,0 +1,15 @@
+// Inside a worker thread: runs the jobs WorkerPool sends, one at a time.
+
+import { parentPort } from 'node:worker_threads';
+
+parentPort!.on('message', async (m: { id: number; module: string; fn: string; arg: unknown }) => {
+  try {
+    const mod = (await import(m.module)) as Record<string, (arg: unknown) => Promise<unknown>>;
+    const fn = mod[m.fn];
+    if (typeof fn !== 'function') throw new Error(`${m.module} has no export ${m.fn}`);
+    parentPort!.postMessage({ id: m.id, ok: await fn(m.arg) });
+  } catch (e) {
+    const err = e as { message?: string; name?: string; reason?: string };
+    parentPort!.postMessage({ id: m.id, error: { message: String(err?.message ?? e), name: String(err?.name ?? 'Error'), ...(err?.reason ? { reason: err.reason } : {}) } });
+  }
+});
