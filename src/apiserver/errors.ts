@@ -66,33 +66,35 @@ export const forbidden = (message: string, details?: StatusDetails) => new Statu
 export const internalError = (message: string) =>
   new StatusError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
 
-export const timeout = (message: string) => new StatusError(504, 'Timeout', message);
+export const timeout = (message: string, retryAfterSeconds?: number) =>
+  new StatusError(504, 'Timeout', `Timeout: ${message}`, retryAfterSeconds ? { retryAfterSeconds } : undefined);
 
-/** Renders one FieldError the way kube's field.Error does: `spec.url: Invalid value: "x": must be …`. */
+const TYPE_TEXT: Record<FieldError['type'], string> = {
+  FieldValueRequired: 'Required value',
+  FieldValueForbidden: 'Forbidden',
+  FieldValueTooLong: 'Too long',
+  FieldValueNotSupported: 'Unsupported value',
+  FieldValueDuplicate: 'Duplicate value',
+  FieldValueTypeInvalid: 'Invalid value',
+  FieldValueInvalid: 'Invalid value',
+};
+// kube's field.Error prints no value for these types.
+const VALUE_OMITTED = new Set<FieldError['type']>(['FieldValueRequired', 'FieldValueForbidden', 'FieldValueTooLong']);
+
+/** Renders one FieldError the way kube's field.Error does: `Invalid value: "x": must be …`, no empty parts. */
 export function fieldErrorMessage(e: FieldError): string {
-  const v = e.value === undefined ? '' : `${JSON.stringify(e.value)}: `;
-  switch (e.type) {
-    case 'FieldValueRequired':
-      return `Required value${e.message && e.message !== 'Required value' ? `: ${e.message}` : ''}`;
-    case 'FieldValueForbidden':
-      return `Forbidden: ${e.message}`;
-    case 'FieldValueNotSupported':
-      return `Unsupported value: ${v}${e.message}`;
-    case 'FieldValueDuplicate':
-      return `Duplicate value: ${v}${e.message}`.replace(/: $/, '');
-    case 'FieldValueTooLong':
-      return `Too long: ${e.message}`;
-    case 'FieldValueTypeInvalid':
-      return `Invalid value: ${v}${e.message}`;
-    default:
-      return `Invalid value: ${v}${e.message}`;
-  }
+  const value = VALUE_OMITTED.has(e.type) || e.value === undefined ? '' : e.value === null ? '"null"' : JSON.stringify(e.value);
+  const detail = e.message === TYPE_TEXT[e.type] ? '' : e.message;
+  return [TYPE_TEXT[e.type], value, detail].filter((p) => p !== '').join(': ');
 }
 
-/** 422 Invalid naming every bad field, e.g. `GitRepository.gitops.toolkit "x" is invalid: [spec.url: …, spec.ref.semver: …]`. */
+/**
+ * 422 Invalid naming every bad field, e.g. `GitRepository.gitops.toolkit "x" is invalid: [spec.url: …, spec.ref.semver: …]`.
+ * As kube's aggregate does, a repeated message is printed once and a single one without brackets.
+ */
 export function invalid(group: string, kind: string, name: string, errors: FieldError[]): StatusError {
   const causes: StatusCause[] = errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field }));
-  const parts = errors.map((e) => `${e.field}: ${fieldErrorMessage(e)}`);
-  const summary = parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`;
-  return new StatusError(422, 'Invalid', `${kind}.${group} "${name}" is invalid: ${summary}`, { name, group, kind, causes });
+  const parts = [...new Set(errors.map((e) => `${e.field}: ${fieldErrorMessage(e)}`))];
+  const summary = parts.length === 0 ? '' : parts.length === 1 ? `: ${parts[0]}` : `: [${parts.join(', ')}]`;
+  return new StatusError(422, 'Invalid', `${group ? `${kind}.${group}` : kind} "${name}" is invalid${summary}`, { name, group, kind, causes });
 }

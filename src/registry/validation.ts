@@ -5,7 +5,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FieldError, JSONSchemaProps, ResourceDefinition } from '../apis/meta/resource.js';
 import type { KubeObject } from '../apis/meta/types.js';
-import { isDNS1123Label, isDNS1123Subdomain } from '../apis/v1/common.js';
 
 const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, validateFormats: false, verbose: true });
 const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();
@@ -33,20 +32,36 @@ export function fieldPath(segments: (string | number)[]): string {
 }
 const pointerSegments = (p: string) => (p ? p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')) : []);
 
+const COMPARISONS: Record<string, string> = { '>=': 'greater than or equal to', '>': 'greater than', '<=': 'less than or equal to', '<': 'less than' };
+
+/** One ajv error as kube's CRD validation words it (kube-openapi's messages, apiextensions' field error types). */
 function ajvErrorToFieldError(e: ErrorObject): FieldError {
   const segs = pointerSegments(e.instancePath);
   const field = fieldPath(segs);
+  const p = e.params as { limit: number; comparison: string };
   switch (e.keyword) {
     case 'required':
       return { type: 'FieldValueRequired', field: fieldPath([...segs, (e.params as { missingProperty: string }).missingProperty]), message: 'Required value' };
     case 'type': {
       const actual = e.data === null ? 'null' : Array.isArray(e.data) ? 'array' : typeof e.data === 'number' ? (Number.isInteger(e.data) ? 'integer' : 'number') : typeof e.data;
-      return { type: 'FieldValueTypeInvalid', field, value: actual, message: `${field} in body must be of type ${(e.params as { type: string }).type}` };
+      return { type: 'FieldValueTypeInvalid', field, value: actual, message: `${field} in body must be of type ${(e.params as { type: string }).type}: "${actual}"` };
     }
-    case 'enum':
-      return { type: 'FieldValueNotSupported', field, value: e.data, message: `supported values: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'enum': {
+      // kube quotes every allowed value as a string, non-strings in their JSON form
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(typeof v === 'string' ? v : JSON.stringify(v)));
+      return { type: 'FieldValueNotSupported', field, value: e.data, message: `supported values: ${allowed.join(', ')}` };
+    }
     case 'maxLength':
-      return { type: 'FieldValueTooLong', field, value: e.data, message: `may not be more than ${(e.params as { limit: number }).limit} bytes` };
+      return { type: 'FieldValueTooLong', field, value: e.data, message: `may not be more than ${p.limit} bytes` };
+    case 'minLength':
+      return { type: 'FieldValueInvalid', field, value: e.data, message: `${field} in body should be at least ${p.limit} chars long` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { type: 'FieldValueInvalid', field, value: e.data, message: `${field} in body should be ${COMPARISONS[p.comparison]} ${p.limit}` };
+    case 'minItems':
+      return { type: 'FieldValueInvalid', field, message: `${field} in body should have at least ${p.limit} items` };
     case 'pattern':
       return { type: 'FieldValueInvalid', field, value: e.data, message: `${field} in body should match '${(e.params as { pattern: string }).pattern}'` };
     default:
@@ -75,7 +90,8 @@ export function defaultAndValidate(def: ResourceDefinition, obj: KubeObject): Fi
 // ---- unknown fields ----
 
 const S = (properties: Record<string, JSONSchemaProps>): JSONSchemaProps => ({ type: 'object', properties });
-const anyMap: JSONSchemaProps = { type: 'object', additionalProperties: { type: 'string' } };
+const str: JSONSchemaProps = { type: 'string' };
+const anyMap: JSONSchemaProps = { type: 'object', additionalProperties: str };
 /** The ObjectMeta fields a client may send; anything else under metadata is an unknown field. */
 const objectMetaSchema: JSONSchemaProps = S({
   name: { type: 'string' },
@@ -90,13 +106,18 @@ const objectMetaSchema: JSONSchemaProps = S({
   deletionGracePeriodSeconds: { type: 'integer' },
   labels: anyMap,
   annotations: anyMap,
-  ownerReferences: { type: 'array', items: S({ apiVersion: {}, kind: {}, name: {}, uid: {}, controller: {}, blockOwnerDeletion: {} }) },
-  finalizers: { type: 'array', items: { type: 'string' } },
+  ownerReferences: {
+    type: 'array',
+    items: S({ apiVersion: str, kind: str, name: str, uid: str, controller: { type: 'boolean' }, blockOwnerDeletion: { type: 'boolean' } }),
+  },
+  finalizers: { type: 'array', items: str },
   managedFields: {
     type: 'array',
-    items: S({ manager: {}, operation: {}, apiVersion: {}, time: {}, fieldsType: {}, subresource: {}, fieldsV1: { 'x-kubernetes-preserve-unknown-fields': true } }),
+    items: S({ manager: str, operation: str, apiVersion: str, time: str, fieldsType: str, subresource: str, fieldsV1: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }),
   },
 });
+// kube's decoder refuses ObjectMeta fields of the wrong type; checked first so the rules below see sound types.
+const META_TYPES = S({ metadata: objectMetaSchema });
 
 /**
  * Removes fields the schema does not know (kube's pruning) and nulls in non-nullable fields, in place.
@@ -118,7 +139,7 @@ function prune(value: unknown, schema: JSONSchemaProps, path: (string | number)[
   const o = value as Record<string, unknown>;
   const props = schema.properties;
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
-  if (!props && !schema.additionalProperties) return; // free-form (preserve-unknown or untyped)
+  if ((!props && !schema.additionalProperties) || schema.additionalProperties === true) return; // free-form
   for (const key of Object.keys(o)) {
     const child = props?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
     if (!child) {
@@ -138,6 +159,8 @@ function prune(value: unknown, schema: JSONSchemaProps, path: (string | number)[
 
 // ---- ObjectMeta ----
 
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const SUBDOMAIN_MSG =
@@ -145,59 +168,74 @@ const SUBDOMAIN_MSG =
 const LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
+const QUALIFIED_NAME_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const LABEL_VALUE_MSG =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+const maxLen = (n: number) => `must be no more than ${n} characters`;
+
+// As kube's validators do, the length and the character rules are reported independently.
+export const nameErrors = (name: string): string[] => [
+  ...(name.length > 253 ? [maxLen(253)] : []),
+  ...(DNS1123_SUBDOMAIN.test(name) ? [] : [SUBDOMAIN_MSG]),
+];
+export const namespaceErrors = (ns: string): string[] => [...(ns.length > 63 ? [maxLen(63)] : []), ...(DNS1123_LABEL.test(ns) ? [] : [LABEL_MSG])];
+
 /** Kubernetes' qualified name (`prefix/name`), used by label and annotation keys and finalizers. */
 export function qualifiedNameErrors(key: string): string[] {
   const parts = key.split('/');
+  if (parts.length > 2) return [`a qualified name ${QUALIFIED_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
   const errs: string[] = [];
-  let name = key;
+  const name = parts[parts.length - 1];
   if (parts.length === 2) {
     if (!parts[0]) errs.push('prefix part must be non-empty');
-    else if (!isDNS1123Subdomain(parts[0])) errs.push(`prefix part ${SUBDOMAIN_MSG}`);
-    name = parts[1];
-  } else if (parts.length > 2) {
-    return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"];
+    else errs.push(...nameErrors(parts[0]).map((m) => `prefix part ${m}`));
   }
   if (!name) errs.push('name part must be non-empty');
-  else if (name.length > 63) errs.push('name part must be no more than 63 characters');
-  else if (!QUALIFIED_NAME.test(name))
-    errs.push("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+  else if (name.length > 63) errs.push(`name part ${maxLen(63)}`);
+  if (!QUALIFIED_NAME.test(name)) errs.push(`name part ${QUALIFIED_NAME_MSG}`);
   return errs;
 }
 
-export const nameErrors = (name: string): string[] => (isDNS1123Subdomain(name) ? [] : name.length > 253 ? ['must be no more than 253 characters'] : [SUBDOMAIN_MSG]);
-export const namespaceErrors = (ns: string): string[] => (isDNS1123Label(ns) ? [] : ns.length > 63 ? ['must be no more than 63 characters'] : [LABEL_MSG]);
+/** kube's NameIsDNSSubdomain with prefix=true: a trailing '-' of generateName is allowed. */
+const generateNameErrors = (g: string): string[] => nameErrors(g.length > 1 && g.endsWith('-') ? `${g.slice(0, -2)}a` : g);
 
 const TOTAL_ANNOTATION_BYTES = 256 * 1024;
 
 export function validateObjectMeta(obj: KubeObject): FieldError[] {
+  const check = validatorFor(META_TYPES);
+  if (!check({ metadata: obj.metadata })) return (check.errors ?? []).map(ajvErrorToFieldError);
   const m = obj.metadata ?? {};
   const errs: FieldError[] = [];
   const bad = (field: string, value: unknown, messages: string[]) => messages.forEach((message) => errs.push({ type: 'FieldValueInvalid', field, value, message }));
+  if (m.generateName) bad('metadata.generateName', m.generateName, generateNameErrors(m.generateName));
   if (!m.name) errs.push({ type: 'FieldValueRequired', field: 'metadata.name', message: 'name or generateName is required' });
   else bad('metadata.name', m.name, nameErrors(m.name));
   if (m.namespace) bad('metadata.namespace', m.namespace, namespaceErrors(m.namespace));
   for (const [k, v] of Object.entries(m.labels ?? {})) {
     bad('metadata.labels', k, qualifiedNameErrors(k));
-    if (typeof v !== 'string') errs.push({ type: 'FieldValueTypeInvalid', field: `metadata.labels`, value: v, message: 'label values must be strings' });
-    else if (v.length > 63) bad('metadata.labels', v, ['must be no more than 63 characters']);
-    else if (!LABEL_VALUE.test(v))
-      bad('metadata.labels', v, ["a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"]);
+    bad('metadata.labels', v, [...(v.length > 63 ? [maxLen(63)] : []), ...(LABEL_VALUE.test(v) ? [] : [LABEL_VALUE_MSG])]);
   }
   let annotationBytes = 0;
   for (const [k, v] of Object.entries(m.annotations ?? {})) {
-    bad('metadata.annotations', k.toLowerCase(), qualifiedNameErrors(k.toLowerCase()));
-    annotationBytes += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+    // Case does not matter in annotation keys; the error shows the key as written.
+    bad('metadata.annotations', k, qualifiedNameErrors(k.toLowerCase()));
+    annotationBytes += Buffer.byteLength(k) + Buffer.byteLength(v);
   }
-  if (annotationBytes > TOTAL_ANNOTATION_BYTES) errs.push({ type: 'FieldValueTooLong', field: 'metadata.annotations', message: `must have at most ${TOTAL_ANNOTATION_BYTES} bytes` });
-  const finalizers = new Set<string>();
-  (m.finalizers ?? []).forEach((f, i) => {
-    bad(`metadata.finalizers[${i}]`, f, qualifiedNameErrors(f));
-    if (finalizers.has(f)) errs.push({ type: 'FieldValueDuplicate', field: `metadata.finalizers[${i}]`, value: f, message: '' });
-    finalizers.add(f);
-  });
-  (m.ownerReferences ?? []).forEach((r, i) => {
-    for (const k of ['apiVersion', 'kind', 'name', 'uid'] as const)
-      if (!r[k]) errs.push({ type: 'FieldValueRequired', field: `metadata.ownerReferences[${i}].${k}`, message: `${k} must not be empty` });
-  });
+  if (annotationBytes > TOTAL_ANNOTATION_BYTES) errs.push({ type: 'FieldValueTooLong', field: 'metadata.annotations', message: `may not be more than ${TOTAL_ANNOTATION_BYTES} bytes` });
+  // kube names the list, not the item, and accepts a finalizer listed twice.
+  for (const f of m.finalizers ?? []) bad('metadata.finalizers', f, qualifiedNameErrors(f));
+  if (m.finalizers?.includes('orphan') && m.finalizers.includes('foregroundDeletion'))
+    bad('metadata.finalizers', m.finalizers, ['finalizer orphan and foregroundDeletion cannot be both set']);
+  let controller: string | undefined;
+  for (const r of m.ownerReferences ?? []) {
+    const [a, b, extra] = (r.apiVersion ?? '').split('/');
+    const version = extra === undefined ? (b ?? a) : '';
+    if (!version) bad('metadata.ownerReferences.apiVersion', r.apiVersion ?? '', ['version must not be empty']);
+    for (const k of ['kind', 'name', 'uid'] as const) if (!r[k]) bad(`metadata.ownerReferences.${k}`, r[k] ?? '', ['must not be empty']);
+    if (!r.controller) continue;
+    if (controller) bad('metadata.ownerReferences', m.ownerReferences, [`Only one reference can have Controller set to true. Found "true" in references for ${controller} and ${r.kind}/${r.name}`]);
+    else controller = `${r.kind}/${r.name}`;
+  }
   return errs;
 }

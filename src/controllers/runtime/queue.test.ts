@@ -31,10 +31,12 @@ test('a waiting worker gets a key as soon as it is added', async () => {
 
 test('addAfter delays, and the earliest pending add wins', async () => {
   const q = new WorkQueue();
+  const hold = setTimeout(() => {}, 5000); // the queue's timers are unref'd: keep the test process alive
   const t0 = Date.now();
   q.addAfter('k', 200);
   q.addAfter('k', 60_000);
   assert.equal(await q.get(), 'k');
+  clearTimeout(hold);
   assert.ok(Date.now() - t0 >= 150);
   q.shutdown();
 });

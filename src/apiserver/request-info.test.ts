@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { requestInfo, type RequestInfo } from './request-info.js';
+
+const G = '/apis/gitops.toolkit/v1';
+
+function info(method: string, url: string): RequestInfo {
+  return requestInfo(method, url, new URLSearchParams(url.split('?')[1] ?? ''));
+}
+
+const res = (verb: string, rest: Partial<RequestInfo>, path: string): RequestInfo => ({
+  resourceRequest: true,
+  path,
+  verb,
+  apiGroup: 'gitops.toolkit',
+  apiVersion: 'v1',
+  ...rest,
+});
+
+describe('requestInfo: resource requests', () => {
+  const NS = `${G}/namespaces/ns1/gitrepositories`;
+  const cases: [string, string, string, Partial<RequestInfo>, string?][] = [
+    ['GET', `${G}/gitrepositories`, 'list', { resource: 'gitrepositories' }],
+    ['GET', `${G}/gitrepositories?watch=true`, 'watch', { resource: 'gitrepositories' }],
+    ['GET', NS, 'list', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}/`, 'list', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}?watch=true&resourceVersion=5`, 'watch', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}?watch=1`, 'watch', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}?watch=True`, 'watch', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}?watch`, 'watch', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}?watch=false`, 'list', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}?watch=FALSE`, 'list', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['GET', `${NS}?watch=0`, 'list', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['HEAD', NS, 'list', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['POST', NS, 'create', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['DELETE', NS, 'deletecollection', { namespace: 'ns1', resource: 'gitrepositories' }],
+    ['DELETE', `${G}/gitrepositories`, 'deletecollection', { resource: 'gitrepositories' }],
+    ['GET', `${NS}/repo`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo' }],
+    ['HEAD', `${NS}/repo`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo' }],
+    // a named GET stays a get with ?watch, as in kube (watch one object with /watch/ or a field selector)
+    ['GET', `${NS}/repo?watch=true`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo' }],
+    ['PUT', `${NS}/repo`, 'update', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo' }],
+    ['PATCH', `${NS}/repo`, 'patch', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo' }],
+    ['DELETE', `${NS}/repo`, 'delete', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo' }],
+    ['GET', `${NS}/repo/status`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'status' }],
+    ['PUT', `${NS}/repo/status`, 'update', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'status' }],
+    ['PATCH', `${NS}/repo/status`, 'patch', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'status' }],
+    ['GET', `${NS}/repo/artifact`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'artifact' }],
+    ['GET', `${NS}/repo/status/extra`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'status/extra' }],
+    ['GET', `${G}/gitrepositories/repo`, 'get', { resource: 'gitrepositories', name: 'repo' }],
+    // legacy /watch/ paths
+    ['GET', `${G}/watch/gitrepositories`, 'watch', { resource: 'gitrepositories', legacyWatch: true }],
+    ['GET', `${G}/watch/namespaces/ns1/gitrepositories`, 'watch', { namespace: 'ns1', resource: 'gitrepositories', legacyWatch: true }],
+    ['GET', `${G}/watch/namespaces/ns1/gitrepositories/repo`, 'watch', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', legacyWatch: true }],
+    ['GET', `${G}/watch/namespaces/ns1/gitrepositories?watch=false`, 'watch', { namespace: 'ns1', resource: 'gitrepositories', legacyWatch: true }],
+    ['POST', `${G}/watch/namespaces/ns1/gitrepositories`, 'watch', { namespace: 'ns1', resource: 'gitrepositories', legacyWatch: true }],
+    // names are percent-decoded after splitting, so an encoded "/" stays inside the name (and is refused later)
+    ['GET', `${NS}/a%2Fb`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'a/b' }],
+    ['GET', `${NS}/bad%zz`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'bad%zz' }],
+    // /namespaces alone lists a resource called namespaces; /namespaces/NS alone names no resource (a 404)
+    ['GET', `${G}/namespaces`, 'list', { resource: 'namespaces' }],
+    ['GET', `${G}/namespaces/ns1`, 'list', { namespace: 'ns1' }],
+  ];
+  for (const [method, url, verb, rest] of cases) {
+    it(`${method} ${url.slice(G.length)} → ${verb}`, () => {
+      const want = res(verb, rest, url.split('?')[0]);
+      const got = info(method, url);
+      for (const k of Object.keys(got) as (keyof RequestInfo)[]) if (got[k] === undefined) delete got[k];
+      assert.deepEqual(got, want);
+    });
+  }
+});
+
+describe('requestInfo: non-resource requests', () => {
+  const cases: [string, string, string][] = [
+    ['GET', '/apis', 'get'],
+    ['GET', '/apis/gitops.toolkit', 'get'],
+    ['GET', G, 'get'],
+    ['GET', `${G}/`, 'get'],
+    ['POST', `${G}/`, 'post'],
+    ['GET', '/healthz', 'get'],
+    ['GET', '/readyz/storage?verbose', 'get'],
+    ['HEAD', '/version', 'head'],
+    ['GET', '/openapi/v3/apis/gitops.toolkit/v1?hash=abc', 'get'],
+    ['GET', '/apis/other.example/v1/foos', 'get'],
+    ['PUT', '/metrics', 'put'],
+  ];
+  for (const [method, url, verb] of cases) {
+    it(`${method} ${url}`, () => assert.deepEqual(info(method, url), { resourceRequest: false, path: url.split('?')[0], verb }));
+  }
+});
