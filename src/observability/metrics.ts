@@ -36,10 +36,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Read when /metrics is scraped; set by whoever owns the artifact store. */
+  artifactBytesSource?: () => Promise<number>;
+
   readonly artifactBytes = new Gauge({
     name: 'gitops_toolkit_artifact_storage_bytes',
     help: 'Bytes of artifacts kept in the artifact store.',
     registers: [this.registry],
+    collect: async () => {
+      if (this.artifactBytesSource) this.artifactBytes.set(await this.artifactBytesSource());
+    },
   });
 
   constructor() {

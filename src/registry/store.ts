@@ -404,14 +404,14 @@ export class ResourceStore {
         if (!(e instanceof AlreadyExistsError)) throw e;
         // kube retries a generated name a few times before giving up.
         if (!generated || attempt >= 7) throw alreadyExists(this.ref, stored.metadata.name!);
-        stored = { ...stored, metadata: { ...stored.metadata, name: `${stored.metadata.generateName}${generateNameSuffix()}` } };
+        stored = { ...stored, metadata: { ...stored.metadata, name: generatedName(stored.metadata.generateName!) } };
       }
     }
   }
 
   private prepareForCreate(obj: KubeObject): void {
     const m = obj.metadata;
-    if (!m.name && m.generateName) m.name = `${m.generateName}${generateNameSuffix()}`;
+    if (!m.name && m.generateName) m.name = generatedName(m.generateName);
     m.uid = randomUUID();
     m.creationTimestamp = rfc3339();
     m.generation = 1;
@@ -631,6 +631,9 @@ export class ResourceStore {
   }
 }
 
+/** kube's SimpleNameGenerator: the prefix is cut to 58 characters so the name fits in 63. */
+const generatedName = (prefix: string) => `${prefix.slice(0, 58)}${generateNameSuffix()}`;
+
 /** A URL name that can never be an object's (kube's path-segment rule plus the name rule). */
 export function checkURLName(name: string): void {
   if (name === '.' || name === '..' || name.includes('/') || name.includes('%')) throw badRequest(`invalid name "${name}": may not be '.', '..', or contain '/' or '%'`);
@@ -671,7 +674,7 @@ function parseRevision(rv: string): Revision {
 }
 
 function tooLargeResourceVersion(requested: Revision, current: Revision): StatusError {
-  return new StatusError(504, 'Timeout', `Too large resource version: ${requested}, current: ${current}`, {
+  return new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
     causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
     retryAfterSeconds: 1,
   });

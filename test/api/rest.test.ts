@@ -72,6 +72,9 @@ describe('create, update and status', () => {
     assert.equal(o.metadata.generation, 1);
     assert.deepEqual(o.status, { observedGeneration: -1 }, 'the status sent is dropped; only the schema default remains');
     assert.match(o.metadata.resourceVersion, /^\d+$/);
+    const long = await s.request('POST', NS('default'), { body: repo('', {}, { metadata: { generateName: `${'x'.repeat(62)}-` } }) });
+    assert.equal(long.status, 201, long.body);
+    assert.equal(long.json().metadata.name.length, 63, 'the prefix is cut so the generated name fits');
   });
 
   it('update keeps status and bumps generation only when spec changes', async () => {

@@ -215,7 +215,7 @@ function send(res: Response, code: number, body: unknown, out: ObjectOutput): vo
 
 function sendObject(res: Response, code: number, store: ResourceStore, obj: KubeObject, out: ObjectOutput, q: URLSearchParams, warnings?: string[]): void {
   setWarnings(res, warnings);
-  if (out.as === 'Table') return send(res, code, toTable(store.def, [obj], {}, { includeObject: includeObject(q), apiVersion: `meta.k8s.io/${out.version}` }), out);
+  if (out.as === 'Table') return send(res, code, toTable(store.def, [obj], { resourceVersion: obj.metadata.resourceVersion }, { includeObject: includeObject(q), apiVersion: `meta.k8s.io/${out.version}` }), out);
   if (out.as === 'PartialObjectMetadata') return send(res, code, { ...partialObjectMetadata(obj), apiVersion: `meta.k8s.io/${out.version}` }, out);
   send(res, code, obj, out);
 }
