@@ -3,7 +3,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { resources } from './apis/v1/index.js';
-import { noArtifacts } from './apiserver/handlers/artifacts.js';
+import { artifactServer } from './apiserver/handlers/artifacts.js';
+import { ArtifactStore } from './artifacts/store.js';
+import { gitRepositoryReconciler } from './controllers/git-repository/reconciler.js';
+import { Controller } from './controllers/runtime/controller.js';
+import { WorkerPool } from './controllers/runtime/worker-pool.js';
+import * as k8s from '@kubernetes/client-node';
+import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
+import { Metrics } from './observability/metrics.js';
 import { createApiServer } from './apiserver/server.js';
 import { AlwaysAllowAuthorizer, ClientCertAuthenticator } from './auth/client-cert.js';
 import { OptionsError, parseOptions, usage } from './config/options.js';
@@ -35,13 +42,17 @@ async function main(): Promise<void> {
   let certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: options.securePort });
   if (certs.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
 
+  const metrics = new Metrics();
+  const artifacts = new ArtifactStore(join(dataDir, 'artifacts'));
+  metrics.artifactBytesSource = () => artifacts.totalBytes();
   const api = createApiServer({
     resources,
     storage,
     tls: { key: certs.servingKey, cert: certs.servingCert, clientCA: certs.caCert },
     authenticators: [new ClientCertAuthenticator()],
     authorizer: new AlwaysAllowAuthorizer(),
-    artifacts: noArtifacts,
+    artifacts: artifactServer(artifacts),
+    metrics,
     log,
     maxBodyBytes: options.maxRequestBodyBytes,
     minRequestTimeoutSeconds: options.minRequestTimeoutSeconds,
@@ -52,6 +63,28 @@ async function main(): Promise<void> {
   if (options.securePort === 0) certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: address.port });
 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
+  const pool = new WorkerPool();
+  const secrets = secretReader(options, log);
+  const controllers = [
+    new Controller({
+      store: api.stores.get('gitrepositories')!,
+      reconciler: gitRepositoryReconciler({
+        store: api.stores.get('gitrepositories')!,
+        artifacts,
+        secrets,
+        pool,
+        cacheDir: join(dataDir, 'git-cache'),
+        maxArtifactSize: options.maxArtifactSize,
+        retention: options.artifactRetentionRecords,
+        artifactURL: (ns, name) => `${baseURL}/apis/gitops.toolkit/v1/namespaces/${ns}/gitrepositories/${name}/artifact`,
+      }),
+      concurrency: options.concurrent,
+      log,
+      metrics,
+    }),
+  ];
+  for (const c of controllers) c.start();
   log.info('serving', { url: `https://${host}:${address.port}`, dataDir, kubeconfig: certs.kubeconfigPath });
   process.stdout.write(`gitops-toolkit is serving gitops.toolkit/v1 on https://${host}:${address.port}\n`);
   process.stdout.write(`kubeconfig: ${certs.kubeconfigPath}\n`);
@@ -63,13 +96,28 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('stopping', { signal });
     const force = setTimeout(() => process.exit(1), 10_000).unref();
+    await Promise.all(controllers.map((c) => c.stop()));
     await api.close();
+    await pool.close();
     await storage.close();
     clearTimeout(force);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Secrets come from the host cluster when there is one, else from --secrets-dir, else nowhere. */
+function secretReader(o: { kubeconfig: string; secretsDir: string }, log: ReturnType<typeof createLogger>): SecretReader {
+  if (o.kubeconfig || process.env.KUBERNETES_SERVICE_HOST) {
+    const kc = new k8s.KubeConfig();
+    if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+    else kc.loadFromCluster();
+    log.info('reading Secrets from the cluster', { server: kc.getCurrentCluster()?.server });
+    return new ClusterSecretReader(kc);
+  }
+  if (o.secretsDir) return new DirectorySecretReader(resolve(o.secretsDir));
+  return noSecrets;
 }
 
 main().catch((e) => {

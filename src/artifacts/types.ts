@@ -9,7 +9,7 @@ export interface ArchiveEntry {
   executable?: boolean;
   /** Files only: size in bytes, known before the content is read (archive headers need it). */
   size?: number;
-  /** Files only: the content, read once when the entry is written. */
+  /** Files only: the content, read when the entry is written; may be called again (ignore rules read `.sourceignore` first). */
   read?(): Promise<Uint8Array | NodeJS.ReadableStream>;
 }
 
@@ -42,5 +42,12 @@ export class ArtifactTooLargeError extends Error {
 export class UnsafePathError extends Error {
   constructor(readonly path: string) {
     super(`refusing unsafe path ${JSON.stringify(path)}: it would point outside the source tree`);
+  }
+}
+
+/** No artifact at that path in the store (never stored, garbage-collected, or removed as corrupt). */
+export class ArtifactNotFoundError extends Error {
+  constructor(readonly path: string) {
+    super(`artifact ${path} is not in the store`);
   }
 }

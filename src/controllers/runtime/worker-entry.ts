@@ -9,7 +9,9 @@ parentPort!.on('message', async (m: { id: number; module: string; fn: string; ar
     if (typeof fn !== 'function') throw new Error(`${m.module} has no export ${m.fn}`);
     parentPort!.postMessage({ id: m.id, ok: await fn(m.arg) });
   } catch (e) {
-    const err = e as { message?: string; name?: string; reason?: string };
-    parentPort!.postMessage({ id: m.id, error: { message: String(err?.message ?? e), name: String(err?.name ?? 'Error'), ...(err?.reason ? { reason: err.reason } : {}) } });
+    const err = e as { message?: string; name?: string; reason?: string; constructor?: { name?: string } };
+    // Subclasses often leave `name` as 'Error'; the class name is what the caller maps on.
+    const name = err?.name && err.name !== 'Error' ? err.name : (err?.constructor?.name ?? 'Error');
+    parentPort!.postMessage({ id: m.id, error: { message: String(err?.message ?? e), name, ...(err?.reason ? { reason: err.reason } : {}) } });
   }
 });

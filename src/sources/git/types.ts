@@ -38,3 +38,44 @@ export class GitRemoteError extends Error {
     super(message);
   }
 }
+
+// ---- added with the implementation ----
+
+/** The remote's advertised refs, from one GET of info/refs. */
+export interface RemoteRefs {
+  /** The branch the remote's HEAD points at (`refs/heads/main`), when the server says. */
+  head?: string;
+  /** Ref name → object; `peeled` is the commit an annotated tag points at. */
+  refs: Map<string, { oid: string; peeled?: string }>;
+}
+
+/** Per-request options for anything that talks to the remote. */
+export interface GitRequestOptions {
+  signal?: AbortSignal;
+  /** Socket inactivity timeout in ms (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** A tree entry left out of the artifact, for the caller to surface. */
+export interface SkippedEntry {
+  path: string;
+  type: 'symlink' | 'submodule';
+  /** Symlink target or submodule commit. */
+  target: string;
+}
+
+/** spec.verify.mode; `head` is Flux's deprecated spelling of HEAD. */
+export type VerifyMode = 'HEAD' | 'head' | 'Tag' | 'TagAndHEAD';
+
+export interface VerifiedSignature {
+  object: 'commit' | 'tag';
+  /** Commit SHA or tag name. */
+  name: string;
+  /** Primary key ID, 16 upper-case hex, as Flux prints it. */
+  keyId: string;
+  /** Primary key fingerprint, upper-case hex. */
+  fingerprint: string;
+}
+
+/** A signature check failed: unsigned object, unknown key, bad signature, or nothing to verify. */
+export class SignatureVerificationError extends Error {}
