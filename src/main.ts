@@ -1,20 +1,21 @@
-// gitops-toolkit: options → storage → certificates → API server; graceful stop on SIGTERM/SIGINT.
+// gitops-toolkit: options → storage → certificates → API server → controllers; graceful stop on
+// SIGTERM/SIGINT.
 
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { resources } from './apis/v1/index.js';
 import { artifactServer } from './apiserver/handlers/artifacts.js';
-import { ArtifactStore } from './artifacts/store.js';
+import { createApiServer } from './apiserver/server.js';
+import { ArtifactStore, ownerKey } from './artifacts/store.js';
+import { AlwaysAllowAuthorizer, ClientCertAuthenticator } from './auth/client-cert.js';
+import { OptionsError, parseOptions, usage } from './config/options.js';
 import { gitRepositoryReconciler } from './controllers/git-repository/reconciler.js';
 import { Controller } from './controllers/runtime/controller.js';
 import { WorkerPool } from './controllers/runtime/worker-pool.js';
-import * as k8s from '@kubernetes/client-node';
 import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
-import { Metrics } from './observability/metrics.js';
-import { createApiServer } from './apiserver/server.js';
-import { AlwaysAllowAuthorizer, ClientCertAuthenticator } from './auth/client-cert.js';
-import { OptionsError, parseOptions, usage } from './config/options.js';
 import { createLogger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
 import { ensureStandaloneCerts } from './pki/standalone.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 
@@ -85,6 +86,23 @@ async function main(): Promise<void> {
     }),
   ];
   for (const c of controllers) c.start();
+  // Artifacts whose object is gone without its finalizer running (removed by hand, or a restored
+  // store): swept a minute after start and then hourly.
+  const sweep = async () => {
+    try {
+      const live = new Set<string>();
+      for (const store of api.stores.values()) {
+        if (!store.def.hasArtifact) continue;
+        for (const item of (await store.list(undefined, {})).items) live.add(ownerKey({ kind: store.def.kind, namespace: item.metadata.namespace!, name: item.metadata.name! }));
+      }
+      const removed = await artifacts.gcOrphans(live);
+      if (removed.length) log.info('removed orphaned artifacts', { count: removed.length });
+    } catch (e) {
+      log.error('orphan sweep failed', { err: e });
+    }
+  };
+  setTimeout(() => void sweep(), 60_000).unref();
+  setInterval(() => void sweep(), 3_600_000).unref();
   log.info('serving', { url: `https://${host}:${address.port}`, dataDir, kubeconfig: certs.kubeconfigPath });
   process.stdout.write(`gitops-toolkit is serving gitops.toolkit/v1 on https://${host}:${address.port}\n`);
   process.stdout.write(`kubeconfig: ${certs.kubeconfigPath}\n`);

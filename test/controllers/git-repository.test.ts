@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
@@ -291,6 +291,25 @@ describe('GitRepository', () => {
     assert.equal(cond(big, 'Ready').reason, 'ArtifactTooLarge');
     assert.match(cond(big, 'Ready').message, /blob\.bin/);
     assert.equal((await s.request('GET', '/readyz')).status, 200);
+  });
+
+  it('settings this server cannot honour yet stall with a plain message', async () => {
+    await apply('subs', { url: git.url('app'), recurseSubmodules: true });
+    const o = await until('subs', readyFalse);
+    assert.equal(cond(o, 'Stalled').status, 'True');
+    assert.match(cond(o, 'Ready').message, /recurseSubmodules is not supported/);
+  });
+
+  it('on restart, a missing artifact is noticed and rebuilt with the same digest', async () => {
+    const before = await until('lib', readyTrue);
+    const file = join(s.dataDir, 'artifacts', before.status.artifact.path);
+    await s.stop();
+    await rm(join(s.dataDir, 'artifacts', 'sha256'), { recursive: true, force: true });
+    await rm(file, { force: true });
+    await s.restart();
+    const after = await until('lib', (o) => readyTrue(o) && existsSync(join(s.dataDir, 'artifacts', o.status.artifact.path)), 60_000);
+    assert.equal(after.status.artifact.digest, before.status.artifact.digest);
+    assert.equal(sha256(await artifactBytes('lib')), before.status.artifact.digest);
   });
 
   it('suspend stops polling', async () => {

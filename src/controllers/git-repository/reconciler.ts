@@ -132,6 +132,8 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     if (/^(ssh:\/\/|[\w.-]+@[\w.-]+:)/.test(spec.url)) {
       throw new StallingError(`${spec.url} is an SSH URL: this server fetches Git over HTTP(S) only (isomorphic-git cannot speak SSH); use the https:// URL of the repository`, 'UnsupportedURL', FETCH_FAILED);
     }
+    const unsupported = unsupportedSettings(spec);
+    if (unsupported) throw new StallingError(unsupported, 'UnsupportedSetting', FETCH_FAILED);
     s.auth = await authFor(ctx, spec);
     try {
       const refs = await lsRemote(spec.url, s.auth, { signal: ctx.signal });
@@ -239,6 +241,17 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
       log.info('removed artifacts and cache');
     },
   };
+}
+
+/**
+ * Settings Flux honours that this server cannot yet: refusing them loudly beats an artifact that
+ * silently lacks submodules or bypasses a required proxy.
+ */
+function unsupportedSettings(spec: GitRepositorySpec): string | undefined {
+  if (spec.recurseSubmodules) return 'spec.recurseSubmodules is not supported yet: submodules cannot be fetched; vendor them or use spec.include';
+  if (spec.proxySecretRef) return 'spec.proxySecretRef is not supported yet: Git is fetched directly, without a proxy';
+  if (spec.provider && spec.provider !== 'generic') return `spec.provider '${spec.provider}' is not supported yet: use 'generic' with spec.secretRef`;
+  return undefined;
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
