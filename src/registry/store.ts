@@ -4,9 +4,11 @@
 // Nothing is written unless every step passed, so a rejected request leaves no trace.
 
 import { randomUUID } from 'node:crypto';
+import type { AdmissionChain, Operation } from '../admission/types.js';
 import type { FieldError, ResourceDefinition } from '../apis/meta/resource.js';
+import type { UserInfo } from '../auth/types.js';
 import type { KubeObject, ListMeta } from '../apis/meta/types.js';
-import { API_VERSION, GROUP } from '../apis/v1/common.js';
+import { API_VERSION, GROUP, VERSION } from '../apis/v1/common.js';
 import {
   alreadyExists,
   badRequest,
@@ -55,6 +57,10 @@ export interface WriteContext {
   warnings: string[];
   /** Keys the request body repeated (JSON.parse kept the last); reported like unknown fields. */
   duplicateFields?: string[];
+  /** Who asks: admission webhooks are told. */
+  user?: UserInfo;
+  /** Mutating and validating admission; none when unset. */
+  admission?: AdmissionChain;
 }
 
 export interface ListQuery {
@@ -376,8 +382,19 @@ export class ResourceStore {
     ctx.warnings.push(...msgs);
   }
 
-  /** Defaults, schema, ObjectMeta and the kind's own rules: every problem at once, or nothing. */
-  private validate(obj: KubeObject, old: KubeObject | undefined, ctx: WriteContext): void {
+  /**
+   * kube's order: defaults → mutating admission → schema, ObjectMeta and the kind's own rules (every
+   * problem at once) → validating admission. Returns the object to store.
+   */
+  private async admit(obj: KubeObject, old: KubeObject | undefined, ctx: WriteContext, op: Operation, subresource?: string): Promise<KubeObject> {
+    if (ctx.admission) {
+      defaultAndValidate(this.def, obj); // defaults only: the errors are judged after mutation
+      const mutated = await ctx.admission.mutate(this.attributes(op, obj, old, ctx, subresource));
+      if (mutated && mutated !== obj) {
+        obj = mutated;
+        pruneUnknownFields(this.def, obj); // a webhook cannot add fields the schema does not know
+      }
+    }
     const errors: FieldError[] = [...validateObjectMeta(obj), ...defaultAndValidate(this.def, obj)];
     if (old) {
       if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
@@ -385,7 +402,25 @@ export class ResourceStore {
     }
     if (errors.length === 0) errors.push(...this.def.validate(obj, old));
     if (errors.length) throw invalid(GROUP, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
+    if (ctx.admission) await ctx.admission.validate(this.attributes(op, obj, old, ctx, subresource));
     ctx.warnings.push(...this.def.warnings(obj));
+    return obj;
+  }
+
+  private attributes(op: Operation, obj: KubeObject | undefined, old: KubeObject | undefined, ctx: WriteContext, subresource?: string) {
+    const meta = (obj ?? old)!.metadata;
+    return {
+      operation: op,
+      kind: { group: GROUP, version: VERSION, kind: this.def.kind },
+      resource: { group: GROUP, version: VERSION, resource: this.def.plural },
+      ...(subresource ? { subResource: subresource } : {}),
+      name: meta.name ?? '',
+      namespace: meta.namespace ?? '',
+      object: obj,
+      oldObject: old,
+      userInfo: ctx.user ?? { name: 'system:anonymous', groups: ['system:unauthenticated'] },
+      dryRun: ctx.dryRun,
+    };
   }
 
   async create(ns: string, body: unknown, ctx: WriteContext): Promise<KubeObject> {
@@ -393,8 +428,8 @@ export class ResourceStore {
     this.pruneAndReport(obj, ctx);
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
     this.prepareForCreate(obj);
-    this.validate(obj, undefined, ctx);
-    let stored = recordUpdate(undefined, obj, this.fieldOptions(ctx.fieldManager));
+    const admitted = await this.admit(obj, undefined, ctx, 'CREATE');
+    let stored = recordUpdate(undefined, admitted, this.fieldOptions(ctx.fieldManager));
     if (ctx.dryRun) return stored;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -466,13 +501,13 @@ export class ResourceStore {
     ns: string,
     name: string,
     ctx: WriteContext,
-    mutate: (current: KubeObject | undefined) => { next: KubeObject; pinned: boolean; created?: boolean },
+    mutate: (current: KubeObject | undefined) => Promise<{ next: KubeObject; pinned: boolean }>,
   ): Promise<{ object: KubeObject; created: boolean }> {
     const key = this.key(ns, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.storage.get(key);
       const current = kv ? this.decode(kv) : undefined;
-      const { next, pinned } = mutate(current);
+      const { next, pinned } = await mutate(current);
       if (!current) {
         // Only server-side apply creates through PATCH.
         if (ctx.dryRun) return { object: next, created: true };
@@ -512,17 +547,16 @@ export class ResourceStore {
     if (!obj.metadata.resourceVersion) {
       throw invalid(GROUP, this.def.kind, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', value: 0, message: 'must be specified for an update' }]);
     }
-    const { object } = await this.guaranteedUpdate(ns, name, ctx, (current) => {
+    const { object } = await this.guaranteedUpdate(ns, name, ctx, async (current) => {
       if (!current) throw notFound(this.ref, name);
-      return { next: this.updatePipeline(structuredClone(obj), current, ctx, subresource), pinned: true };
+      return { next: await this.updatePipeline(structuredClone(obj), current, ctx, subresource), pinned: true };
     });
     return object;
   }
 
-  private updatePipeline(obj: KubeObject, current: KubeObject, ctx: WriteContext, subresource?: 'status'): KubeObject {
+  private async updatePipeline(obj: KubeObject, current: KubeObject, ctx: WriteContext, subresource?: 'status'): Promise<KubeObject> {
     const rv = obj.metadata.resourceVersion;
-    const next = this.prepareForUpdate(obj, current, subresource);
-    this.validate(next, current, ctx);
+    const next = await this.admit(this.prepareForUpdate(obj, current, subresource), current, ctx, 'UPDATE', subresource);
     const recorded = recordUpdate(current, next, this.fieldOptions(ctx.fieldManager, subresource));
     recorded.metadata.resourceVersion = rv;
     return recorded;
@@ -531,7 +565,7 @@ export class ResourceStore {
   async patch(ns: string, name: string, type: PatchType, body: unknown, ctx: WriteContext, o: { force?: boolean; subresource?: 'status' } = {}): Promise<{ object: KubeObject; created: boolean }> {
     if (type === 'strategic') throw unsupportedMediaType('application/strategic-merge-patch+json', PATCH_TYPES);
     if (type === 'apply') return this.applyPatch(ns, name, body, ctx, o);
-    return this.guaranteedUpdate(ns, name, ctx, (current) => {
+    return this.guaranteedUpdate(ns, name, ctx, async (current) => {
       if (!current) throw notFound(this.ref, name);
       let patched: unknown;
       try {
@@ -545,7 +579,7 @@ export class ResourceStore {
       const pinned = !!obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current.metadata.resourceVersion;
       if (!pinned) obj.metadata.resourceVersion = current.metadata.resourceVersion;
       this.pruneAndReport(obj, ctx);
-      return { next: this.updatePipeline(obj, current, ctx, o.subresource), pinned };
+      return { next: await this.updatePipeline(obj, current, ctx, o.subresource), pinned };
     });
   }
 
@@ -554,7 +588,7 @@ export class ResourceStore {
     if (!applied.metadata.name) applied.metadata.name = name;
     this.pruneAndReport(applied, ctx);
     const opts = { ...this.fieldOptions(ctx.fieldManager, o.subresource), force: !!o.force };
-    return this.guaranteedUpdate(ns, name, ctx, (current) => {
+    return this.guaranteedUpdate(ns, name, ctx, async (current) => {
       let merged: KubeObject;
       try {
         merged = applyFields(current, structuredClone(applied), opts);
@@ -569,13 +603,11 @@ export class ResourceStore {
         const managed = m.managedFields;
         this.prepareForCreate(merged);
         m.managedFields = managed;
-        this.validate(merged, undefined, ctx);
-        return { next: merged, pinned: false };
+        return { next: await this.admit(merged, undefined, ctx, 'CREATE'), pinned: false };
       }
       const pinned = !!applied.metadata.resourceVersion;
       merged.metadata.resourceVersion = pinned ? applied.metadata.resourceVersion : current.metadata.resourceVersion;
-      const next = this.prepareForUpdate(merged, current, o.subresource);
-      this.validate(next, current, ctx);
+      const next = await this.admit(this.prepareForUpdate(merged, current, o.subresource), current, ctx, 'UPDATE', o.subresource);
       next.metadata.resourceVersion = merged.metadata.resourceVersion;
       return { next, pinned };
     });
@@ -593,6 +625,11 @@ export class ResourceStore {
         throw conflict(this.ref, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
       if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
         throw conflict(this.ref, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+      if (ctx.admission) {
+        const a = this.attributes('DELETE', undefined, current, ctx);
+        await ctx.admission.mutate(a); // kube calls mutating webhooks on DELETE too; nothing to mutate
+        await ctx.admission.validate(a);
+      }
       try {
         if (current.metadata.finalizers?.length) {
           // Finalizers hold the object: mark it, and the last finalizer removed completes the delete.
