@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   const pool = new WorkerPool();
   const secrets = secretReader(options, log);
   const controllers = [
+    enabled(options.controllers, 'gitrepository') &&
     new Controller({
       store: api.stores.get('gitrepositories')!,
       reconciler: gitRepositoryReconciler({
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
       log,
       metrics,
     }),
-  ];
+  ].filter((c): c is Controller => !!c);
   for (const c of controllers) c.start();
   // Artifacts whose object is gone without its finalizer running (removed by hand, or a restored
   // store): swept a minute after start and then hourly.
@@ -123,6 +124,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** kube-controller-manager's --controllers rule: '*' is all, 'name' adds one, '-name' removes one. */
+function enabled(list: string[], name: string): boolean {
+  if (list.includes(`-${name}`)) return false;
+  return list.includes(name) || list.includes('*');
 }
 
 /** Secrets come from the host cluster when there is one, else from --secrets-dir, else nowhere. */

@@ -20,6 +20,7 @@ const DEFAULTS: Options = {
   artifactRetentionRecords: 2,
   maxArtifactSize: 104857600,
   artifactBaseURL: '',
+  controllers: ['*'],
   help: false,
 };
 
@@ -49,6 +50,7 @@ test('every flag in both spellings', () => {
     '--artifact-retention-records=3',
     '--max-artifact-size', '1000',
     '--artifact-base-url=https://k8s.example:6443',
+    '--controllers=',
   ];
   assert.deepEqual(parseOptions(argv, {}), {
     securePort: 0,
@@ -68,6 +70,7 @@ test('every flag in both spellings', () => {
     artifactRetentionRecords: 3,
     maxArtifactSize: 1000,
     artifactBaseURL: 'https://k8s.example:6443',
+    controllers: [],
     help: false,
   });
 });
@@ -192,6 +195,7 @@ test('usage lists every flag with its description, default and environment varia
     ['--max-artifact-size int', 'default 104857600', 'GITOPS_MAX_ARTIFACT_SIZE'],
     ['--secrets-dir string', 'default ', 'GITOPS_SECRETS_DIR'],
     ['--kubeconfig string', 'default ', 'GITOPS_KUBECONFIG'],
+    ['--controllers names', 'default *', 'GITOPS_CONTROLLERS'],
     ['--artifact-base-url string', 'default ', 'GITOPS_ARTIFACT_BASE_URL'],
     ['-h, --help', '', undefined],
   ];

@@ -23,6 +23,7 @@ export interface Options {
   artifactRetentionRecords: number;
   maxArtifactSize: number;
   artifactBaseURL: string;
+  controllers: string[];
   help: boolean;
 }
 
@@ -67,6 +68,12 @@ const text: ValueType<string> = {
     if (raw === '') throw new Error('must not be empty');
     return raw;
   },
+};
+
+/** A comma-separated list; empty means none. */
+const nameList: ValueType<string[]> = {
+  name: 'names',
+  parse: (raw) => raw.split(',').map((x) => x.trim()).filter(Boolean),
 };
 
 /** A path or URL that may be left unset (the empty default). */
@@ -134,6 +141,7 @@ const FLAGS = [
   def({ flag: 'artifact-retention-records', key: 'artifactRetentionRecords', type: integer(1, 100), default: '2', description: 'Artifacts kept per source; older ones are garbage-collected.' }),
   def({ flag: 'max-artifact-size', key: 'maxArtifactSize', type: integer(1), default: '104857600', description: 'Largest artifact, in bytes, a source may produce; a larger one fails with a clear condition.' }),
   def({ flag: 'artifact-base-url', key: 'artifactBaseURL', type: optionalText, default: '', description: 'Base URL written into status.artifact.url (e.g. the cluster API address); the server\'s own https address when unset.' }),
+  def({ flag: 'controllers', key: 'controllers', type: nameList, default: '*', description: "Controllers to run, as kube-controller-manager takes them: '*' for all, a name such as gitrepository to add one, -name to leave one out; empty runs none, serving the API only." }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
 type AnyFlag = (typeof FLAGS)[number];

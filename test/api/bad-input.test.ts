@@ -6,7 +6,7 @@ import { TestServer } from '../helpers/server.js';
 
 let s: TestServer;
 before(async () => {
-  s = await TestServer.start();
+  s = await TestServer.start(['--controllers=']); // API semantics only: no reconciler touching the objects
 });
 after(async () => {
   await s?.cleanup();

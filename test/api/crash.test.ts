@@ -12,7 +12,7 @@ const PER_LOOP = 150;
 
 let s: TestServer;
 before(async () => {
-  s = await TestServer.start();
+  s = await TestServer.start(['--controllers=']); // API semantics only: no reconciler touching the objects
 });
 after(async () => {
   await s?.cleanup();

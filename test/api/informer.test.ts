@@ -15,7 +15,7 @@ let s: TestServer;
 let api: CustomObjectsApi;
 let kc: KubeConfig;
 before(async () => {
-  s = await TestServer.start();
+  s = await TestServer.start(['--controllers=']); // API semantics only: no reconciler touching the objects
   kc = new KubeConfig();
   kc.loadFromFile(s.kubeconfig);
   api = kc.makeApiClient(CustomObjectsApi);

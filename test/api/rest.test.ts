@@ -8,7 +8,7 @@ import { TestServer } from '../helpers/server.js';
 
 let s: TestServer;
 before(async () => {
-  s = await TestServer.start(['--compaction-window', '5', '--compaction-interval', '1s', '--watch-bookmark-interval', '500ms']);
+  s = await TestServer.start(['--controllers=', '--compaction-window', '5', '--compaction-interval', '1s', '--watch-bookmark-interval', '500ms']);
 });
 after(async () => {
   await s?.cleanup();
