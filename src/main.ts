@@ -16,6 +16,7 @@ import { WorkerPool } from './controllers/runtime/worker-pool.js';
 import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { readKeyPair, watchKeyPair } from './pki/reload.js';
 import { ensureStandaloneCerts } from './pki/standalone.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 
@@ -46,10 +47,12 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const artifacts = new ArtifactStore(join(dataDir, 'artifacts'));
   metrics.artifactBytesSource = () => artifacts.totalBytes();
+  const servingFiles = options.tlsCertFile ? { certFile: resolve(options.tlsCertFile), keyFile: resolve(options.tlsPrivateKeyFile) } : undefined;
+  const serving = servingFiles ? await readKeyPair(servingFiles) : { cert: certs.servingCert, key: certs.servingKey };
   const api = createApiServer({
     resources,
     storage,
-    tls: { key: certs.servingKey, cert: certs.servingCert, clientCA: certs.caCert },
+    tls: { key: serving.key, cert: serving.cert, clientCA: certs.caCert },
     authenticators: [new ClientCertAuthenticator()],
     authorizer: new AlwaysAllowAuthorizer(),
     artifacts: artifactServer(artifacts),
@@ -61,6 +64,17 @@ async function main(): Promise<void> {
     readyChecks: [{ name: 'storage', check: async () => void (await storage.currentRevision()) }],
   });
   const address = await api.listen(options.securePort, options.bindAddress);
+  if (servingFiles) {
+    watchKeyPair(
+      servingFiles,
+      options.tlsReloadIntervalMs,
+      (pair) => {
+        api.setTLS(pair);
+        log.info('serving certificate reloaded', { file: servingFiles.certFile });
+      },
+      (e) => log.warn('serving certificate not reloaded', { err: e.message }),
+    );
+  }
   if (options.securePort === 0) certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: address.port });
 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

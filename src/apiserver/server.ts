@@ -45,6 +45,8 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   server: https.Server;
+  /** Swaps serving certificate and/or client CAs for new connections, without a restart. */
+  setTLS(tls: Partial<ApiServerOptions['tls']>): void;
   stores: Map<string, ResourceStore>;
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -250,11 +252,12 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     res.end(JSON.stringify(status.toStatus()));
   });
 
+  let tls = { ...o.tls };
   const server = https.createServer(
     {
-      key: o.tls.key,
-      cert: o.tls.cert,
-      ca: o.tls.clientCA,
+      key: tls.key,
+      cert: tls.cert,
+      ca: tls.clientCA,
       requestCert: true,
       rejectUnauthorized: false, // unauthenticated clients get a 401 Status, not a TLS failure
       minVersion: 'TLSv1.2',
@@ -267,6 +270,10 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
 
   return {
     server,
+    setTLS(next) {
+      tls = { ...tls, ...next };
+      server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.clientCA, minVersion: 'TLSv1.2' });
+    },
     stores,
     listen: (port, host) =>
       new Promise((resolve, reject) => {

@@ -21,6 +21,9 @@ const DEFAULTS: Options = {
   maxArtifactSize: 104857600,
   artifactBaseURL: '',
   controllers: ['*'],
+  tlsCertFile: '',
+  tlsPrivateKeyFile: '',
+  tlsReloadIntervalMs: 10_000,
   help: false,
 };
 
@@ -51,6 +54,9 @@ test('every flag in both spellings', () => {
     '--max-artifact-size', '1000',
     '--artifact-base-url=https://k8s.example:6443',
     '--controllers=',
+    '--tls-cert-file=/c.crt',
+    '--tls-private-key-file', '/c.key',
+    '--tls-reload-interval=1s',
   ];
   assert.deepEqual(parseOptions(argv, {}), {
     securePort: 0,
@@ -71,6 +77,9 @@ test('every flag in both spellings', () => {
     maxArtifactSize: 1000,
     artifactBaseURL: 'https://k8s.example:6443',
     controllers: [],
+    tlsCertFile: '/c.crt',
+    tlsPrivateKeyFile: '/c.key',
+    tlsReloadIntervalMs: 1000,
     help: false,
   });
 });
@@ -196,6 +205,9 @@ test('usage lists every flag with its description, default and environment varia
     ['--secrets-dir string', 'default ', 'GITOPS_SECRETS_DIR'],
     ['--kubeconfig string', 'default ', 'GITOPS_KUBECONFIG'],
     ['--controllers names', 'default *', 'GITOPS_CONTROLLERS'],
+    ['--tls-cert-file string', 'default ', 'GITOPS_TLS_CERT_FILE'],
+    ['--tls-private-key-file string', 'default ', 'GITOPS_TLS_PRIVATE_KEY_FILE'],
+    ['--tls-reload-interval duration', 'default 10s', 'GITOPS_TLS_RELOAD_INTERVAL'],
     ['--artifact-base-url string', 'default ', 'GITOPS_ARTIFACT_BASE_URL'],
     ['-h, --help', '', undefined],
   ];

@@ -24,6 +24,9 @@ export interface Options {
   maxArtifactSize: number;
   artifactBaseURL: string;
   controllers: string[];
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  tlsReloadIntervalMs: number;
   help: boolean;
 }
 
@@ -142,6 +145,9 @@ const FLAGS = [
   def({ flag: 'max-artifact-size', key: 'maxArtifactSize', type: integer(1), default: '104857600', description: 'Largest artifact, in bytes, a source may produce; a larger one fails with a clear condition.' }),
   def({ flag: 'artifact-base-url', key: 'artifactBaseURL', type: optionalText, default: '', description: 'Base URL written into status.artifact.url (e.g. the cluster API address); the server\'s own https address when unset.' }),
   def({ flag: 'controllers', key: 'controllers', type: nameList, default: '*', description: "Controllers to run, as kube-controller-manager takes them: '*' for all, a name such as gitrepository to add one, -name to leave one out; empty runs none, serving the API only." }),
+  def({ flag: 'tls-cert-file', key: 'tlsCertFile', type: optionalText, default: '', description: 'Serving certificate, PEM, instead of the generated one; reloaded when the file changes, as a rotated Secret does.' }),
+  def({ flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', type: optionalText, default: '', description: 'Private key of --tls-cert-file, PEM.' }),
+  def({ flag: 'tls-reload-interval', key: 'tlsReloadIntervalMs', type: duration, default: '10s', description: 'How often --tls-cert-file and --tls-private-key-file are checked for a rotation.' }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
 type AnyFlag = (typeof FLAGS)[number];
