@@ -41,18 +41,20 @@ async function main(): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
   const storage = openSqliteStorage({ path: join(dataDir, 'gitops.db'), compactWindow: options.compactionWindow, compactIntervalMs: options.compactionIntervalMs, progressIntervalMs: options.watchBookmarkIntervalMs });
-  let certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: options.securePort });
-  if (certs.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
+  // Given a serving certificate (in a cluster), nothing is generated and --cert-dir is not written:
+  // it may be read-only there. Standalone, the CA, serving and admin certificates are made on first start.
+  const servingFiles = options.tlsCertFile ? { certFile: resolve(options.tlsCertFile), keyFile: resolve(options.tlsPrivateKeyFile) } : undefined;
+  let certs = servingFiles ? undefined : await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: options.securePort });
+  if (certs?.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
 
   const metrics = new Metrics();
   const artifacts = new ArtifactStore(join(dataDir, 'artifacts'));
   metrics.artifactBytesSource = () => artifacts.totalBytes();
-  const servingFiles = options.tlsCertFile ? { certFile: resolve(options.tlsCertFile), keyFile: resolve(options.tlsPrivateKeyFile) } : undefined;
-  const serving = servingFiles ? await readKeyPair(servingFiles) : { cert: certs.servingCert, key: certs.servingKey };
+  const serving = servingFiles ? await readKeyPair(servingFiles) : { cert: certs!.servingCert, key: certs!.servingKey };
   const api = createApiServer({
     resources,
     storage,
-    tls: { key: serving.key, cert: serving.cert, clientCA: certs.caCert },
+    tls: { key: serving.key, cert: serving.cert, clientCA: certs?.caCert ?? '' },
     authenticators: [new ClientCertAuthenticator()],
     authorizer: new AlwaysAllowAuthorizer(),
     artifacts: artifactServer(artifacts),
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
       (e) => log.warn('serving certificate not reloaded', { err: e.message }),
     );
   }
-  if (options.securePort === 0) certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: address.port });
+  if (certs && options.securePort === 0) certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: address.port });
 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
@@ -118,10 +120,12 @@ async function main(): Promise<void> {
   };
   setTimeout(() => void sweep(), 60_000).unref();
   setInterval(() => void sweep(), 3_600_000).unref();
-  log.info('serving', { url: `https://${host}:${address.port}`, dataDir, kubeconfig: certs.kubeconfigPath });
+  log.info('serving', { url: `https://${host}:${address.port}`, dataDir, ...(certs ? { kubeconfig: certs.kubeconfigPath } : {}) });
   process.stdout.write(`gitops-toolkit is serving gitops.toolkit/v1 on https://${host}:${address.port}\n`);
-  process.stdout.write(`kubeconfig: ${certs.kubeconfigPath}\n`);
-  process.stdout.write(`try: kubectl --kubeconfig ${certs.kubeconfigPath} api-resources --api-group=gitops.toolkit\n`);
+  if (certs) {
+    process.stdout.write(`kubeconfig: ${certs.kubeconfigPath}\n`);
+    process.stdout.write(`try: kubectl --kubeconfig ${certs.kubeconfigPath} api-resources --api-group=gitops.toolkit\n`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

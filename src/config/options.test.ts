@@ -24,6 +24,8 @@ const DEFAULTS: Options = {
   tlsCertFile: '',
   tlsPrivateKeyFile: '',
   tlsReloadIntervalMs: 10_000,
+  authorizationMode: ['AlwaysAllow'],
+  authorizationRBACFile: '',
   help: false,
 };
 
@@ -57,6 +59,8 @@ test('every flag in both spellings', () => {
     '--tls-cert-file=/c.crt',
     '--tls-private-key-file', '/c.key',
     '--tls-reload-interval=1s',
+    '--authorization-mode=RBAC,Webhook',
+    '--authorization-rbac-file', '/rbac',
   ];
   assert.deepEqual(parseOptions(argv, {}), {
     securePort: 0,
@@ -80,6 +84,8 @@ test('every flag in both spellings', () => {
     tlsCertFile: '/c.crt',
     tlsPrivateKeyFile: '/c.key',
     tlsReloadIntervalMs: 1000,
+    authorizationMode: ['RBAC', 'Webhook'],
+    authorizationRBACFile: '/rbac',
     help: false,
   });
 });
@@ -208,6 +214,8 @@ test('usage lists every flag with its description, default and environment varia
     ['--tls-cert-file string', 'default ', 'GITOPS_TLS_CERT_FILE'],
     ['--tls-private-key-file string', 'default ', 'GITOPS_TLS_PRIVATE_KEY_FILE'],
     ['--tls-reload-interval duration', 'default 10s', 'GITOPS_TLS_RELOAD_INTERVAL'],
+    ['--authorization-mode modes', 'default AlwaysAllow', 'GITOPS_AUTHORIZATION_MODE'],
+    ['--authorization-rbac-file string', 'default ', 'GITOPS_AUTHORIZATION_RBAC_FILE'],
     ['--artifact-base-url string', 'default ', 'GITOPS_ARTIFACT_BASE_URL'],
     ['-h, --help', '', undefined],
   ];

@@ -27,6 +27,8 @@ export interface Options {
   tlsCertFile: string;
   tlsPrivateKeyFile: string;
   tlsReloadIntervalMs: number;
+  authorizationMode: string[];
+  authorizationRBACFile: string;
   help: boolean;
 }
 
@@ -77,6 +79,17 @@ const text: ValueType<string> = {
 const nameList: ValueType<string[]> = {
   name: 'names',
   parse: (raw) => raw.split(',').map((x) => x.trim()).filter(Boolean),
+};
+
+const AUTHZ_MODES = ['AlwaysAllow', 'RBAC', 'Webhook'];
+const authorizationModes: ValueType<string[]> = {
+  name: 'modes',
+  parse(raw) {
+    const modes = nameList.parse(raw);
+    if (modes.length === 0) throw new Error(`must name at least one of ${AUTHZ_MODES.join(', ')}`);
+    for (const m of modes) if (!AUTHZ_MODES.includes(m)) throw new Error(`unknown mode ${m}: use ${AUTHZ_MODES.join(', ')}`);
+    return modes;
+  },
 };
 
 /** A path or URL that may be left unset (the empty default). */
@@ -148,6 +161,8 @@ const FLAGS = [
   def({ flag: 'tls-cert-file', key: 'tlsCertFile', type: optionalText, default: '', description: 'Serving certificate, PEM, instead of the generated one; reloaded when the file changes, as a rotated Secret does.' }),
   def({ flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', type: optionalText, default: '', description: 'Private key of --tls-cert-file, PEM.' }),
   def({ flag: 'tls-reload-interval', key: 'tlsReloadIntervalMs', type: duration, default: '10s', description: 'How often --tls-cert-file and --tls-private-key-file are checked for a rotation.' }),
+  def({ flag: 'authorization-mode', key: 'authorizationMode', type: authorizationModes, default: 'AlwaysAllow', description: 'Ordered authorizers, as kube-apiserver takes them: AlwaysAllow, RBAC with --authorization-rbac-file, or Webhook, a SubjectAccessReview to the cluster; the first to decide wins.' }),
+  def({ flag: 'authorization-rbac-file', key: 'authorizationRBACFile', type: optionalText, default: '', description: 'A YAML file or directory of Roles, ClusterRoles and their bindings for --authorization-mode=RBAC.' }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
 type AnyFlag = (typeof FLAGS)[number];

@@ -82,14 +82,16 @@ export class TestServer {
     // Only this run's output counts: the logs of a killed predecessor already hold the marker.
     const from = this.logs.length;
     const deadline = Date.now() + 60_000;
-    while (this.logs.indexOf('kubeconfig: ', from) < 0) {
+    while (this.logs.indexOf('is serving gitops.toolkit/v1 on', from) < 0) {
       if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${this.logs}`);
       if (Date.now() > deadline) throw new Error(`server did not start in time:\n${this.logs}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    this.caCert = await readFile(join(this.certDir, 'ca.crt'), 'utf8');
-    this.adminCert = await readFile(join(this.certDir, 'admin.crt'), 'utf8');
-    this.adminKey = await readFile(join(this.certDir, 'admin.key'), 'utf8');
+    // Standalone certificates exist unless the server was given its own (--tls-cert-file).
+    const read = (f: string) => readFile(join(this.certDir, f), 'utf8').catch(() => '');
+    this.caCert = (await read('ca.crt')) || this.caCert;
+    this.adminCert = (await read('admin.crt')) || this.adminCert;
+    this.adminKey = (await read('admin.key')) || this.adminKey;
   }
 
   /** SIGKILL: no chance to flush anything. */
