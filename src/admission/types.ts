@@ -23,6 +23,8 @@ export interface AdmissionAttributes {
   dryRun: boolean;
   /** CreateOptions / UpdateOptions / PatchOptions / DeleteOptions as kube sends them. */
   options?: Record<string, unknown>;
+  /** Where webhooks' warnings go (the response's Warning headers); dropped when unset. */
+  warnings?: string[];
 }
 
 export interface AdmissionChain {

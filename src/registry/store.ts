@@ -397,8 +397,8 @@ export class ResourceStore {
     }
     const errors: FieldError[] = [...validateObjectMeta(obj), ...defaultAndValidate(this.def, obj)];
     if (old) {
-      if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
-        errors.push({ type: 'FieldValueInvalid', field: 'metadata.uid', value: obj.metadata.uid, message: 'field is immutable' });
+      for (const f of ['uid', 'name', 'namespace'] as const)
+        if (obj.metadata[f] && obj.metadata[f] !== old.metadata[f]) errors.push({ type: 'FieldValueInvalid', field: `metadata.${f}`, value: obj.metadata[f], message: 'field is immutable' });
     }
     if (errors.length === 0) errors.push(...this.def.validate(obj, old));
     if (errors.length) throw invalid(GROUP, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
@@ -420,6 +420,13 @@ export class ResourceStore {
       oldObject: old,
       userInfo: ctx.user ?? { name: 'system:anonymous', groups: ['system:unauthenticated'] },
       dryRun: ctx.dryRun,
+      warnings: ctx.warnings,
+      options: {
+        kind: op === 'CREATE' ? 'CreateOptions' : op === 'UPDATE' ? 'UpdateOptions' : 'DeleteOptions',
+        apiVersion: 'meta.k8s.io/v1',
+        ...(ctx.dryRun ? { dryRun: ['All'] } : {}),
+        ...(op === 'DELETE' ? {} : { fieldManager: ctx.fieldManager, fieldValidation: ctx.fieldValidation }),
+      },
     };
   }
 

@@ -17,7 +17,7 @@ async function servingCN(): Promise<string> {
     const sock = tls.connect({ host: '127.0.0.1', port: s.port, ca: ca.cert, servername: 'localhost' }, () => {
       const cn = sock.getPeerCertificate().subject.CN;
       sock.end();
-      resolve(Array.isArray(cn) ? cn[0] : cn);
+      resolve(String(Array.isArray(cn) ? cn[0] : cn));
     });
     sock.on('error', reject);
   });

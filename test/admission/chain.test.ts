@@ -1,0 +1,90 @@
+// clusterAdmission: the chain the server builds from a kubeconfig, with kube-apiserver's plugin names
+// selecting what runs.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { clusterAdmission } from '../../src/admission/chain.js';
+import { gitRepository } from '../../src/apis/v1/git-repository.js';
+import { StatusError } from '../../src/apiserver/errors.js';
+import { ResourceStore, type WriteContext } from '../../src/registry/store.js';
+import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';
+import { deny, patch, WebhookServer } from '../helpers/webhook-server.js';
+
+const REG = '/apis/admissionregistration.k8s.io/v1';
+const repo = (name: string) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: '1h', url: 'https://example.com/r.git' } });
+
+async function eventually<T>(check: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('clusterAdmission', () => {
+  let kube: FakeKubeApiserver;
+  let hooks: WebhookServer;
+  let kc: k8s.KubeConfig;
+  let storage: SqliteStorage;
+  let store: ResourceStore;
+
+  before(async () => {
+    kube = await FakeKubeApiserver.start();
+    hooks = await WebhookServer.start();
+    kc = new k8s.KubeConfig();
+    kc.loadFromFile(kube.kubeconfig());
+    storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
+    store = new ResourceStore(gitRepository, storage);
+    hooks.on('/deny', deny('no')).on('/mutate', patch({ op: 'add', path: '/metadata/labels', value: { mutated: 'yes' } }));
+    const webhook = (name: string, path: string) => ({
+      name,
+      clientConfig: hooks.clientConfig(path),
+      rules: [{ operations: ['CREATE'], apiGroups: ['gitops.toolkit'], apiVersions: ['v1'], resources: ['gitrepositories'] }],
+      sideEffects: 'None',
+      admissionReviewVersions: ['v1'],
+    });
+    kube.setObject(`${REG}/validatingwebhookconfigurations/deny-all`, { metadata: {}, webhooks: [webhook('deny.example.com', '/deny')] });
+    kube.setObject(`${REG}/mutatingwebhookconfigurations/label`, { metadata: {}, webhooks: [webhook('label.example.com', '/mutate')] });
+  });
+  after(async () => {
+    await storage.close();
+    await hooks.stop();
+    await kube.stop();
+  });
+
+  const ctx = (admission: WriteContext['admission']): WriteContext => ({ dryRun: false, fieldManager: 'test', fieldValidation: 'Strict', warnings: [], admission });
+
+  it('runs all three plugins when asked, and reports when its caches have synced', async () => {
+    const admission = clusterAdmission(kc, { plugins: ['NamespaceLifecycle', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook'] });
+    assert.equal(admission.hasSynced, false);
+    admission.start();
+    try {
+      await eventually(() => admission.hasSynced);
+      await assert.rejects(store.create('missing', repo('a'), ctx(admission)), (e: StatusError) => e.code === 404 && e.message === 'namespaces "missing" not found');
+      await assert.rejects(store.create('default', repo('a'), ctx(admission)), (e: StatusError) => e.message === 'admission webhook "deny.example.com" denied the request: no');
+      assert.equal(hooks.reviews('/mutate').length, 1, 'mutating ran before validating');
+    } finally {
+      await admission.stop();
+    }
+  });
+
+  it('leaves out the plugins not named', async () => {
+    kube.clearRequests();
+    hooks.clear();
+    const admission = clusterAdmission(kc, { plugins: ['MutatingAdmissionWebhook'] });
+    admission.start();
+    try {
+      await eventually(() => admission.hasSynced);
+      const o = await store.create('missing', repo('b'), ctx(admission));
+      assert.deepEqual(o.metadata.labels, { mutated: 'yes' });
+      assert.equal(hooks.reviews('/deny').length, 0);
+      assert.ok(!kube.requests.some((r) => r.path.endsWith('/validatingwebhookconfigurations')));
+    } finally {
+      await admission.stop();
+    }
+  });
+});
