@@ -81,7 +81,8 @@ async function main(): Promise<void> {
 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
-  const pool = new WorkerPool();
+  // Builds mostly wait on the network and the disk, so the pool matches --concurrent rather than the cores.
+  const pool = new WorkerPool(options.concurrent);
   const secrets = secretReader(options, log);
   const controllers = [
     enabled(options.controllers, 'gitrepository') &&
