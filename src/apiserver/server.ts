@@ -7,12 +7,14 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ResourceDefinition } from '../apis/meta/resource.js';
 import { GROUP, VERSION } from '../apis/v1/common.js';
 import type { Authenticator, Authorizer, UserInfo } from '../auth/types.js';
+import type { AdmissionChain } from '../admission/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ResourceStore } from '../registry/store.js';
 import type { Storage } from '../storage/types.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, etagOf } from './discovery.js';
-import { forbidden, notAcceptable, StatusError, timeout, unauthorized } from './errors.js';
+import { forbiddenError } from '../auth/authz/forbidden-message.js';
+import { notAcceptable, StatusError, timeout, unauthorized } from './errors.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
 import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, OPENAPI_V3_GV_PATH } from './openapi.js';
@@ -38,6 +40,8 @@ export interface ApiServerOptions {
   /** Paths answered without authentication (kube: --authorization-always-allow-paths, plus anonymous). */
   publicPaths?: string[];
   readyChecks?: HealthCheck[];
+  /** Admission in the request path (NamespaceLifecycle, webhooks). */
+  admission?: AdmissionChain;
   /** Prometheus metrics, served at /metrics (authenticated like every other path). */
   metrics?: Metrics;
   version?: { gitVersion: string };
@@ -116,7 +120,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       }
       if (!user) throw unauthorized();
       req.user = user;
-      const d = await o.authorizer.authorize({
+      const attributes = {
         user,
         verb: info.verb,
         path: info.path,
@@ -127,17 +131,9 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         resource: info.resource,
         subresource: info.subresource,
         name: info.name,
-      });
-      if (!d.allowed) {
-        const what = info.resourceRequest
-          ? `cannot ${info.verb} resource "${info.resource}${info.subresource ? `/${info.subresource}` : ''}" in API group "${GROUP}"${info.namespace ? ` in the namespace "${info.namespace}"` : ' at the cluster scope'}`
-          : `cannot ${info.verb} path "${info.path}"`;
-        throw forbidden(`${info.resource ? `${info.resource}.${GROUP}` : 'forbidden'}${info.name ? ` "${info.name}"` : ''} is forbidden: User "${user.name}" ${what}${d.reason ? `: ${d.reason}` : ''}`, {
-          name: info.name,
-          group: info.apiGroup,
-          kind: info.resource,
-        });
-      }
+      };
+      const d = await o.authorizer.authorize(attributes);
+      if (!d.allowed) throw forbiddenError(attributes, d.reason);
       next();
     } catch (e) {
       next(e);
@@ -215,7 +211,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   app.get(['/livez', '/livez/:check'], health([]));
   app.get(['/readyz', '/readyz/:check'], health(ready));
 
-  const handle = resourceHandler({ stores, maxBodyBytes: o.maxBodyBytes, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds, artifacts: o.artifacts, log: o.log });
+  const handle = resourceHandler({ stores, maxBodyBytes: o.maxBodyBytes, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds, artifacts: o.artifacts, log: o.log, admission: o.admission });
   app.use(`/apis/${GROUP}/${VERSION}/`, async (req, res, next) => {
     // Like kube, the 504 does not undo a write that completes later; it tells the client to look.
     const timer =

@@ -4,6 +4,7 @@
 import type { Request, Response } from 'express';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../apis/meta/types.js';
+import type { AdmissionChain } from '../../admission/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore, WatchEventOut, WriteContext } from '../../registry/store.js';
 import { checkURLName, checkURLNamespace } from '../../registry/store.js';
@@ -26,6 +27,8 @@ export interface ResourceHandlerOptions {
   minRequestTimeoutSeconds: number;
   artifacts: ArtifactServer;
   log: Logger;
+  /** NamespaceLifecycle and webhooks, in cluster; none standalone. */
+  admission?: AdmissionChain;
 }
 
 const PATCH_TYPES: Record<string, PatchType> = {
@@ -71,7 +74,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       case 'create': {
         if (name !== undefined || ns === undefined) throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, false);
-        const ctx = writeContext(req, query);
+        const ctx = writeContext(req, query, o.admission);
         const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
         const obj = await store.create(ns, body, ctx);
         return sendObject(res, 201, store, obj, out, query, ctx.warnings);
@@ -79,7 +82,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       case 'update': {
         if (name === undefined || sub === 'artifact') throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, false);
-        const ctx = writeContext(req, query);
+        const ctx = writeContext(req, query, o.admission);
         const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
         const obj = await store.update(ns!, name, body, ctx, sub === 'status' ? 'status' : undefined);
         return sendObject(res, 200, store, obj, out, query, ctx.warnings);
@@ -91,7 +94,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         if (!type) {
           throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
         }
-        const ctx = writeContext(req, query, type === 'apply');
+        const ctx = writeContext(req, query, o.admission, type === 'apply');
         const force = parseBool(query.get('force'), 'force');
         if (force !== undefined && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
         const raw = await readBody(req, o.maxBodyBytes);
@@ -103,7 +106,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       case 'delete': {
         if (name === undefined || sub) throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, false);
-        const ctx = writeContext(req, query);
+        const ctx = writeContext(req, query, o.admission);
         const opts = await deleteOptions(req, query, o.maxBodyBytes, ctx);
         const { object } = await store.delete(ns!, name, opts, ctx);
         return sendObject(res, 200, store, object, out, query, ctx.warnings);
@@ -111,7 +114,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       case 'deletecollection': {
         if (sub) throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, true);
-        const ctx = writeContext(req, query);
+        const ctx = writeContext(req, query, o.admission);
         const opts = await deleteOptions(req, query, o.maxBodyBytes, ctx);
         const list = await store.deleteCollection(ns, listQuery(query), opts, ctx);
         return sendList(res, store, list, out, query, ctx.warnings);
@@ -160,7 +163,7 @@ function listQuery(q: URLSearchParams) {
   };
 }
 
-function writeContext(req: Request, q: URLSearchParams, isApply = false): WriteContext {
+function writeContext(req: Request, q: URLSearchParams, admission: AdmissionChain | undefined, isApply = false): WriteContext {
   const dryRun = q.getAll('dryRun');
   for (const d of dryRun) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
   const fv = q.get('fieldValidation') ?? 'Warn';
@@ -169,7 +172,7 @@ function writeContext(req: Request, q: URLSearchParams, isApply = false): WriteC
   if (manager.length > 128) throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueTooLong', field: 'fieldManager', message: 'may not be more than 128 characters' }]);
   if (isApply && !manager) throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueRequired', field: 'fieldManager', message: 'is required for apply patch' }]);
   if (!manager) manager = defaultManager(req.headers['user-agent']);
-  return { dryRun: dryRun.length > 0, fieldManager: manager, fieldValidation: fv as FieldValidation, warnings: [] };
+  return { dryRun: dryRun.length > 0, fieldManager: manager, fieldValidation: fv as FieldValidation, warnings: [], user: req.user, admission };
 }
 
 async function deleteOptions(req: Request, q: URLSearchParams, limit: number, ctx: WriteContext): Promise<DeleteOptions> {
