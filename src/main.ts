@@ -8,13 +8,23 @@ import { resources } from './apis/v1/index.js';
 import { artifactServer } from './apiserver/handlers/artifacts.js';
 import { createApiServer } from './apiserver/server.js';
 import { ArtifactStore, ownerKey } from './artifacts/store.js';
-import { AlwaysAllowAuthorizer, ClientCertAuthenticator } from './auth/client-cert.js';
-import { OptionsError, parseOptions, usage } from './config/options.js';
+import { ADMISSION_PLUGINS, clusterAdmission, type AdmissionPlugin } from './admission/chain.js';
+import { AuthenticationChain } from './auth/authn/chain.js';
+import { AuthenticationConfigSource } from './auth/authn/cluster-config.js';
+import { trustedClientCAs } from './auth/authn/tls.js';
+import { TokenFileAuthenticator } from './auth/authn/token-file.js';
+import { TokenReviewAuthenticator } from './auth/authn/token-review.js';
+import { loadRBACFile } from './auth/authz/rbac-loader.js';
+import { RBACAuthorizer } from './auth/authz/rbac.js';
+import { SubjectAccessReviewAuthorizer } from './auth/authz/sar.js';
+import { alwaysAllow, UnionAuthorizer } from './auth/authz/union.js';
+import type { Authorizer } from './auth/types.js';
+import { OptionsError, parseOptions, usage, type Options } from './config/options.js';
 import { gitRepositoryReconciler } from './controllers/git-repository/reconciler.js';
 import { Controller } from './controllers/runtime/controller.js';
 import { WorkerPool } from './controllers/runtime/worker-pool.js';
 import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { readKeyPair, watchKeyPair } from './pki/reload.js';
 import { ensureStandaloneCerts } from './pki/standalone.js';
@@ -47,6 +57,25 @@ async function main(): Promise<void> {
   let certs = servingFiles ? undefined : await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: options.securePort });
   if (certs?.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
 
+  // The host cluster, when there is one: Secrets, TokenReview, SubjectAccessReview, the
+  // authentication ConfigMap and admission all talk to it.
+  const kc = hostCluster(options.kubeconfig);
+  if (kc) log.info('using the host cluster', { server: kc.getCurrentCluster()?.server });
+  const authn = await AuthenticationConfigSource.start({ flags: options, kubeConfig: kc, standaloneClientCA: certs?.caCert, log: log.child({ component: 'authn' }) });
+  const authenticator = new AuthenticationChain({
+    config: () => authn.current(),
+    tokens: [
+      ...(options.tokenAuthFile ? [await TokenFileAuthenticator.load(resolve(options.tokenAuthFile), log)] : []),
+      ...(kc ? [new TokenReviewAuthenticator(kc, { cacheTTLMs: options.authenticationTokenWebhookCacheTTLMs })] : []),
+    ],
+    anonymous: options.anonymousAuth,
+    log,
+  });
+  const authorizer = new UnionAuthorizer(await authorizers(options, kc, log));
+  const plugins = admissionPlugins(options, !!kc);
+  const admission = kc && plugins.length ? clusterAdmission(kc, { plugins, log: log.child({ component: 'admission' }) }) : undefined;
+  admission?.start();
+
   const metrics = new Metrics();
   const artifacts = new ArtifactStore(join(dataDir, 'artifacts'));
   metrics.artifactBytesSource = () => artifacts.totalBytes();
@@ -54,17 +83,27 @@ async function main(): Promise<void> {
   const api = createApiServer({
     resources,
     storage,
-    tls: { key: serving.key, cert: serving.cert, clientCA: certs?.caCert ?? '' },
-    authenticators: [new ClientCertAuthenticator()],
-    authorizer: new AlwaysAllowAuthorizer(),
+    tls: { key: serving.key, cert: serving.cert, clientCA: trustedClientCAs(authn.current()) ?? '' },
+    authenticators: [authenticator],
+    authorizer,
+    admission,
     artifacts: artifactServer(artifacts),
     metrics,
     log,
     maxBodyBytes: options.maxRequestBodyBytes,
     minRequestTimeoutSeconds: options.minRequestTimeoutSeconds,
     requestTimeoutMs: options.requestTimeoutMs,
-    readyChecks: [{ name: 'storage', check: async () => void (await storage.currentRevision()) }],
+    readyChecks: [
+      { name: 'storage', check: async () => void (await storage.currentRevision()) },
+      {
+        name: 'admission',
+        check: async () => {
+          if (admission && !admission.hasSynced) throw new Error('admission caches not synced');
+        },
+      },
+    ],
   });
+  authn.onChange((c) => api.setTLS({ clientCA: trustedClientCAs(c) ?? '' }));
   const address = await api.listen(options.securePort, options.bindAddress);
   if (servingFiles) {
     watchKeyPair(
@@ -83,7 +122,7 @@ async function main(): Promise<void> {
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
   // Builds mostly wait on the network and the disk, so the pool matches --concurrent rather than the cores.
   const pool = new WorkerPool(options.concurrent);
-  const secrets = secretReader(options, log);
+  const secrets: SecretReader = kc ? new ClusterSecretReader(kc) : options.secretsDir ? new DirectorySecretReader(resolve(options.secretsDir)) : noSecrets;
   const controllers = [
     enabled(options.controllers, 'gitrepository') &&
     new Controller({
@@ -136,6 +175,8 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000).unref();
     await Promise.all(controllers.map((c) => c.stop()));
     await api.close();
+    await admission?.stop();
+    authn.stop();
     await pool.close();
     await storage.close();
     clearTimeout(force);
@@ -151,20 +192,46 @@ function enabled(list: string[], name: string): boolean {
   return list.includes(name) || list.includes('*');
 }
 
-/** Secrets come from the host cluster when there is one, else from --secrets-dir, else nowhere. */
-function secretReader(o: { kubeconfig: string; secretsDir: string }, log: ReturnType<typeof createLogger>): SecretReader {
-  if (o.kubeconfig || process.env.KUBERNETES_SERVICE_HOST) {
-    const kc = new k8s.KubeConfig();
-    if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-    else kc.loadFromCluster();
-    log.info('reading Secrets from the cluster', { server: kc.getCurrentCluster()?.server });
-    return new ClusterSecretReader(kc);
+/** The host cluster: --kubeconfig, or the in-cluster config in a pod; none standalone. */
+function hostCluster(kubeconfig: string): k8s.KubeConfig | undefined {
+  if (!kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) return undefined;
+  const kc = new k8s.KubeConfig();
+  if (kubeconfig) kc.loadFromFile(resolve(kubeconfig));
+  else kc.loadFromCluster();
+  return kc;
+}
+
+/** --authorization-mode, in order. */
+async function authorizers(o: Options, kc: k8s.KubeConfig | undefined, log: Logger): Promise<Authorizer[]> {
+  const out: Authorizer[] = [];
+  for (const mode of o.authorizationMode) {
+    if (mode === 'AlwaysAllow') out.push(alwaysAllow);
+    else if (mode === 'RBAC') {
+      if (!o.authorizationRBACFile) throw new OptionsError('--authorization-mode=RBAC needs --authorization-rbac-file');
+      out.push(new RBACAuthorizer(await loadRBACFile(resolve(o.authorizationRBACFile))));
+    } else if (mode === 'Webhook') {
+      if (!kc) throw new OptionsError('--authorization-mode=Webhook needs a cluster: --kubeconfig, or run in a pod');
+      out.push(new SubjectAccessReviewAuthorizer(kc, { allowedTTLMs: o.authorizationWebhookCacheTTLMs, deniedTTLMs: o.authorizationWebhookCacheTTLMs, logger: log.child({ component: 'authz' }) }));
+    }
   }
-  if (o.secretsDir) return new DirectorySecretReader(resolve(o.secretsDir));
-  return noSecrets;
+  return out;
+}
+
+/** kube-apiserver's admission flags: all three plugins by default when there is a cluster, none standalone. */
+function admissionPlugins(o: Options, cluster: boolean): AdmissionPlugin[] {
+  for (const p of [...o.enableAdmissionPlugins, ...o.disableAdmissionPlugins])
+    if (!(ADMISSION_PLUGINS as readonly string[]).includes(p)) throw new OptionsError(`unknown admission plugin "${p}" (known: ${ADMISSION_PLUGINS.join(', ')})`);
+  const on = new Set<string>(cluster ? ADMISSION_PLUGINS : []);
+  for (const p of o.enableAdmissionPlugins) on.add(p);
+  for (const p of o.disableAdmissionPlugins) on.delete(p);
+  return ADMISSION_PLUGINS.filter((p) => on.has(p));
 }
 
 main().catch((e) => {
+  if (e instanceof OptionsError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: 'fatal', err: { message: (e as Error).message, stack: (e as Error).stack } })}\n`);
   process.exit(1);
 });

@@ -29,6 +29,19 @@ export interface Options {
   tlsReloadIntervalMs: number;
   authorizationMode: string[];
   authorizationRBACFile: string;
+  clientCAFile: string;
+  requestHeaderClientCAFile: string;
+  requestHeaderAllowedNames: string[];
+  requestHeaderUsernameHeaders: string[];
+  requestHeaderUIDHeaders: string[];
+  requestHeaderGroupHeaders: string[];
+  requestHeaderExtraHeadersPrefix: string[];
+  tokenAuthFile: string;
+  anonymousAuth: boolean;
+  authenticationTokenWebhookCacheTTLMs: number;
+  authorizationWebhookCacheTTLMs: number;
+  enableAdmissionPlugins: string[];
+  disableAdmissionPlugins: string[];
   help: boolean;
 }
 
@@ -163,6 +176,19 @@ const FLAGS = [
   def({ flag: 'tls-reload-interval', key: 'tlsReloadIntervalMs', type: duration, default: '10s', description: 'How often --tls-cert-file and --tls-private-key-file are checked for a rotation.' }),
   def({ flag: 'authorization-mode', key: 'authorizationMode', type: authorizationModes, default: 'AlwaysAllow', description: 'Ordered authorizers, as kube-apiserver takes them: AlwaysAllow, RBAC with --authorization-rbac-file, or Webhook, a SubjectAccessReview to the cluster; the first to decide wins.' }),
   def({ flag: 'authorization-rbac-file', key: 'authorizationRBACFile', type: optionalText, default: '', description: 'A YAML file or directory of Roles, ClusterRoles and their bindings for --authorization-mode=RBAC.' }),
+  def({ flag: 'client-ca-file', key: 'clientCAFile', type: optionalText, default: '', description: "CA bundle whose client certificates authenticate as their CN, user, and O values, groups; when unset, the cluster's extension-apiserver-authentication ConfigMap, or standalone the generated CA." }),
+  def({ flag: 'requestheader-client-ca-file', key: 'requestHeaderClientCAFile', type: optionalText, default: '', description: 'CA bundle of the front proxy whose X-Remote-* headers are believed; when set, every front-proxy setting comes from these flags instead of the ConfigMap.' }),
+  def({ flag: 'requestheader-allowed-names', key: 'requestHeaderAllowedNames', type: nameList, default: '', description: 'Front-proxy certificate common names allowed; empty allows any the CA signed.' }),
+  def({ flag: 'requestheader-username-headers', key: 'requestHeaderUsernameHeaders', type: nameList, default: 'X-Remote-User', description: 'Headers checked in order for the user name.' }),
+  def({ flag: 'requestheader-uid-headers', key: 'requestHeaderUIDHeaders', type: nameList, default: '', description: 'Headers checked for the user UID, X-Remote-Uid being the usual one.' }),
+  def({ flag: 'requestheader-group-headers', key: 'requestHeaderGroupHeaders', type: nameList, default: 'X-Remote-Group', description: 'Headers whose every value is a group.' }),
+  def({ flag: 'requestheader-extra-headers-prefix', key: 'requestHeaderExtraHeadersPrefix', type: nameList, default: 'X-Remote-Extra-', description: 'Header prefixes for the user extra, keys lowercased and percent-decoded.' }),
+  def({ flag: 'token-auth-file', key: 'tokenAuthFile', type: optionalText, default: '', description: 'Static bearer tokens in kube\'s CSV format: token,user,uid,"group1,group2".' }),
+  def({ flag: 'anonymous-auth', key: 'anonymousAuth', type: boolean, default: 'false', description: 'Let requests with no credential in as system:anonymous, group system:unauthenticated; off by default.' }),
+  def({ flag: 'authentication-token-webhook-cache-ttl', key: 'authenticationTokenWebhookCacheTTLMs', type: duration, default: '10s', description: 'How long TokenReview answers, yes and no, are reused.' }),
+  def({ flag: 'authorization-webhook-cache-ttl', key: 'authorizationWebhookCacheTTLMs', type: duration, default: '10s', description: 'How long SubjectAccessReview answers, allowed and denied, are reused.' }),
+  def({ flag: 'enable-admission-plugins', key: 'enableAdmissionPlugins', type: nameList, default: '', description: 'Admission plugins to run besides the defaults: NamespaceLifecycle, MutatingAdmissionWebhook, ValidatingAdmissionWebhook; all three run by default when there is a cluster.' }),
+  def({ flag: 'disable-admission-plugins', key: 'disableAdmissionPlugins', type: nameList, default: '', description: 'Admission plugins not to run.' }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
 type AnyFlag = (typeof FLAGS)[number];
