@@ -14,6 +14,7 @@ import { AuthenticationConfigSource } from './auth/authn/cluster-config.js';
 import { trustedClientCAs } from './auth/authn/tls.js';
 import { TokenFileAuthenticator } from './auth/authn/token-file.js';
 import { TokenReviewAuthenticator } from './auth/authn/token-review.js';
+import { bootstrapPolicy } from './auth/authz/bootstrap.js';
 import { loadRBACFile } from './auth/authz/rbac-loader.js';
 import { RBACAuthorizer } from './auth/authz/rbac.js';
 import { SubjectAccessReviewAuthorizer } from './auth/authz/sar.js';
@@ -208,7 +209,7 @@ async function authorizers(o: Options, kc: k8s.KubeConfig | undefined, log: Logg
     if (mode === 'AlwaysAllow') out.push(alwaysAllow);
     else if (mode === 'RBAC') {
       if (!o.authorizationRBACFile) throw new OptionsError('--authorization-mode=RBAC needs --authorization-rbac-file');
-      out.push(new RBACAuthorizer(await loadRBACFile(resolve(o.authorizationRBACFile))));
+      out.push(new RBACAuthorizer([...bootstrapPolicy(), ...(await loadRBACFile(resolve(o.authorizationRBACFile)))]));
     } else if (mode === 'Webhook') {
       if (!kc) throw new OptionsError('--authorization-mode=Webhook needs a cluster: --kubeconfig, or run in a pod');
       out.push(new SubjectAccessReviewAuthorizer(kc, { allowedTTLMs: o.authorizationWebhookCacheTTLMs, deniedTTLMs: o.authorizationWebhookCacheTTLMs, logger: log.child({ component: 'authz' }) }));

@@ -1,0 +1,23 @@
+// The default policy kube-apiserver bootstraps and every cluster has: any authenticated user may read
+// discovery, OpenAPI, version and health (ClusterRole system:discovery bound to system:authenticated).
+// The standalone RBAC evaluator starts from it, so kubectl works for users with narrow roles.
+
+import type { RBACObject } from './rbac.js';
+
+const RBAC = 'rbac.authorization.k8s.io';
+
+export function bootstrapPolicy(): RBACObject[] {
+  return [
+    {
+      kind: 'ClusterRole',
+      metadata: { name: 'system:discovery' },
+      rules: [{ nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] }],
+    },
+    {
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'system:discovery' },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:discovery' },
+      subjects: [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }],
+    },
+  ];
+}
