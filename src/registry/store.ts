@@ -441,7 +441,8 @@ export class ResourceStore {
     for (let attempt = 0; ; attempt++) {
       try {
         const kv = await this.storage.create(this.key(ns, stored.metadata.name!), this.encode(stored));
-        return this.decode(kv);
+        stored.metadata.resourceVersion = String(kv.modRevision); // what decode(kv) would give, without parsing it back
+        return stored;
       } catch (e) {
         if (!(e instanceof AlreadyExistsError)) throw e;
         // kube retries a generated name a few times before giving up.

@@ -86,10 +86,19 @@ function subjectValues(cert: X509Certificate, attr: string): string[] {
   return v === undefined ? [] : [v].flat();
 }
 
+// Subject parsing (toLegacyObject) is costly and a connection's certificate never changes: once per certificate.
+const users = new WeakMap<X509Certificate, UserInfo | undefined>();
+
 /** CN is the user name, each O a group; a certificate without a CN names nobody. */
 export function userFromCertificate(cert: X509Certificate): UserInfo | undefined {
-  const name = commonName(cert);
-  return name ? { name, groups: subjectValues(cert, 'O') } : undefined;
+  let user = users.get(cert);
+  if (!users.has(cert)) {
+    const name = commonName(cert);
+    user = name ? { name, groups: subjectValues(cert, 'O') } : undefined;
+    users.set(cert, user);
+  }
+  return user && { ...user, groups: [...user.groups] }; // callers may add groups
+
 }
 
 /** The socket of a TLS request, or undefined for plain HTTP. */
