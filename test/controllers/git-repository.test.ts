@@ -294,10 +294,10 @@ describe('GitRepository', () => {
   });
 
   it('settings this server cannot honour yet stall with a plain message', async () => {
-    await apply('subs', { url: git.url('app'), recurseSubmodules: true });
-    const o = await until('subs', readyFalse);
+    await apply('cloud', { url: git.url('app'), provider: 'azure' });
+    const o = await until('cloud', readyFalse);
     assert.equal(cond(o, 'Stalled').status, 'True');
-    assert.match(cond(o, 'Ready').message, /recurseSubmodules is not supported/);
+    assert.match(cond(o, 'Ready').message, /spec.provider 'azure' is not supported yet/);
   });
 
   it('on restart, a missing artifact is noticed and rebuilt with the same digest', async () => {

@@ -13,7 +13,7 @@ import type { SecretReader } from '../../kube/secrets.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ResourceStore } from '../../registry/store.js';
 import { lsRemote, resolveRef } from '../../sources/git/remote.js';
-import { GitRemoteError, type GitAuth, type ResolvedRef } from '../../sources/git/types.js';
+import { GitRemoteError, type GitAuth, type GitProxy, type ResolvedRef } from '../../sources/git/types.js';
 import type { ReconcilerDefinition, StepContext } from '../runtime/controller.js';
 import { ReconcileError, StallingError, WaitingError } from '../runtime/errors.js';
 import type { WorkerPool } from '../runtime/worker-pool.js';
@@ -64,6 +64,7 @@ interface Include {
 interface GitState {
   resolved?: ResolvedRef;
   auth?: GitAuth;
+  proxy?: GitProxy;
   includes: { path: string; fromPath: string; toPath: string; artifact: Artifact }[];
   upToDate: boolean;
 }
@@ -126,6 +127,24 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     return { username: str('username'), password: str('password'), bearerToken: str('bearerToken'), caCert: str('ca.crt') ?? str('caFile') };
   }
 
+  /** Flux's proxy secret: `address` (required), `username`, `password`. */
+  async function proxyFor(ctx: StepContext, spec: GitRepositorySpec): Promise<GitProxy | undefined> {
+    const name = spec.proxySecretRef?.name;
+    if (!name) return undefined;
+    const ns = ctx.obj.metadata.namespace!;
+    let data;
+    try {
+      data = await d.secrets.get(ns, name);
+    } catch (e) {
+      throw new ReconcileError(`failed to get proxy secret '${ns}/${name}': ${(e as Error).message}`, 'AuthenticationFailed', FETCH_FAILED);
+    }
+    if (!data) throw new ReconcileError(`failed to get proxy secret '${ns}/${name}': secrets "${name}" not found`, 'AuthenticationFailed', FETCH_FAILED);
+    const str = (k: string) => data[k]?.toString('utf8');
+    const url = str('address');
+    if (!url) throw new ReconcileError(`invalid proxy secret '${ns}/${name}': key 'address' is missing`, 'AuthenticationFailed', FETCH_FAILED);
+    return { url, username: str('username'), password: str('password') };
+  }
+
   async function reconcileSource(ctx: StepContext): Promise<void> {
     const spec = ctx.obj.spec as unknown as GitRepositorySpec;
     const s = st(ctx);
@@ -135,8 +154,9 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     const unsupported = unsupportedSettings(spec);
     if (unsupported) throw new StallingError(unsupported, 'UnsupportedSetting', FETCH_FAILED);
     s.auth = await authFor(ctx, spec);
+    s.proxy = await proxyFor(ctx, spec);
     try {
-      const refs = await lsRemote(spec.url, s.auth, { signal: ctx.signal });
+      const refs = await lsRemote(spec.url, s.auth, { signal: ctx.signal, proxy: s.proxy });
       s.resolved = resolveRef(refs, spec.ref);
     } catch (e) {
       throw fetchError(e);
@@ -183,12 +203,14 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
       url: spec.url,
       resolved,
       auth: s.auth,
+      proxy: s.proxy,
       gitDir: join(d.cacheDir, cacheKey(ctx.obj)),
       artifactRoot: d.artifacts.root,
       owner: ownerOf(ctx.obj),
       maxBytes: d.maxArtifactSize,
       ignore: spec.ignore,
       sparse: spec.sparseCheckout,
+      recurseSubmodules: spec.recurseSubmodules,
       includes: s.includes.map(({ path, fromPath, toPath }) => ({ path, fromPath, toPath })),
       verify: spec.verify ? { mode: spec.verify.mode ?? 'HEAD', keys: await verificationKeys(ctx, spec) } : undefined,
     };
@@ -238,6 +260,7 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     async finalize(obj: KubeObject, log: Logger) {
       await d.artifacts.removeOwner(ownerOf(obj));
       await rm(join(d.cacheDir, cacheKey(obj)), { recursive: true, force: true });
+      await rm(`${join(d.cacheDir, cacheKey(obj))}-submodules`, { recursive: true, force: true });
       log.info('removed artifacts and cache');
     },
   };
@@ -245,11 +268,9 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
 
 /**
  * Settings Flux honours that this server cannot yet: refusing them loudly beats an artifact that
- * silently lacks submodules or bypasses a required proxy.
+ * silently skips a provider login.
  */
 function unsupportedSettings(spec: GitRepositorySpec): string | undefined {
-  if (spec.recurseSubmodules) return 'spec.recurseSubmodules is not supported yet: submodules cannot be fetched; vendor them or use spec.include';
-  if (spec.proxySecretRef) return 'spec.proxySecretRef is not supported yet: Git is fetched directly, without a proxy';
   if (spec.provider && spec.provider !== 'generic') return `spec.provider '${spec.provider}' is not supported yet: use 'generic' with spec.secretRef`;
   return undefined;
 }

@@ -1,17 +1,28 @@
 // isomorphic-git's HTTP plugin on node:http/https: a private CA, Basic or Bearer credentials sent on
 // every request (so a poll costs one round trip, not a 401 and a retry), an inactivity timeout and an
-// AbortSignal. Credentials live only in the Authorization header; nothing here logs.
+// AbortSignal, and an optional HTTP proxy. Credentials live only in the Authorization and
+// Proxy-Authorization headers; nothing here logs.
 
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
-import { GitRemoteError, type GitAuth } from './types.js';
+import { redactUrl } from './errors.js';
+import { GitRemoteError, type GitAuth, type GitProxy } from './types.js';
 
 export interface HttpOptions {
   signal?: AbortSignal;
   /** Socket inactivity timeout (connect, headers, and between body chunks); default 60 s. */
   timeoutMs?: number;
+  proxy?: GitProxy;
+}
+
+/** Where the proxy listens and what to send it as Proxy-Authorization. */
+interface ProxyRoute {
+  host: string;
+  port: number;
+  authorization?: string;
 }
 
 const MAX_REDIRECTS = 5;
@@ -28,8 +39,28 @@ export function authorizationHeader(auth: GitAuth): string | undefined {
   return undefined;
 }
 
+/** Checks the proxy address once, so a bad one fails before any request (credentials never in messages). */
+function proxyRoute(p: GitProxy): ProxyRoute {
+  let u: URL;
+  try {
+    u = new URL(p.url);
+  } catch {
+    throw new GitRemoteError(`invalid proxy address ${JSON.stringify(redactUrl(p.url))}: expected http://host:port`, 'Invalid');
+  }
+  if (u.protocol !== 'http:') throw new GitRemoteError(`unsupported proxy address scheme ${u.protocol} (only http:// proxies)`, 'Unsupported');
+  // The secret's username/password win over credentials in the address, as with Git URLs.
+  const username = p.username || decodeURIComponent(u.username);
+  const password = p.username ? (p.password ?? '') : decodeURIComponent(u.password);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || 80),
+    ...(username ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } : {}),
+  };
+}
+
 export function createHttpClient(auth: GitAuth = {}, o: HttpOptions = {}): HttpClient {
   const authorization = authorizationHeader(auth);
+  const proxy = o.proxy && proxyRoute(o.proxy);
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       const body = req.body ? await collect(req.body as AsyncIterable<Uint8Array> | Iterable<Uint8Array>) : undefined;
@@ -42,7 +73,7 @@ export function createHttpClient(auth: GitAuth = {}, o: HttpOptions = {}): HttpC
         // Never carry credentials to another origin after a redirect.
         if (authorization && new URL(url).origin === origin) headers.Authorization = authorization;
         if (body) headers['content-length'] = String(body.length);
-        const res = await send(url, req.method ?? 'GET', headers, body, auth.caCert, o);
+        const res = await send(url, req.method ?? 'GET', headers, body, auth.caCert, proxy, o);
         const location = res.headers.location;
         if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location && hop < MAX_REDIRECTS) {
           res.resume();
@@ -70,29 +101,87 @@ async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): 
   return Buffer.concat(parts);
 }
 
-function send(url: string, method: string, headers: Record<string, string>, body: Buffer | undefined, ca: string | undefined, o: HttpOptions): Promise<http.IncomingMessage> {
+async function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  ca: string | undefined,
+  proxy: ProxyRoute | undefined,
+  o: HttpOptions,
+): Promise<http.IncomingMessage> {
   const u = new URL(url);
   const secure = u.protocol === 'https:';
   const timeoutMs = o.timeoutMs ?? 60_000;
-  return new Promise((resolve, reject) => {
-    const req = (secure ? https : http).request(
-      u,
-      {
-        method,
-        headers,
-        agent: secure ? httpsAgent : httpAgent,
-        signal: o.signal,
-        // Like Flux (go-git), ca.crt adds to the system roots rather than replacing them.
-        ...(secure && ca ? { ca: [...tls.rootCertificates, ca] } : {}),
-      },
-      (res) => {
-        // The timeout keeps guarding the socket while isomorphic-git reads the body.
-        res.on('end', () => req.setTimeout(0));
-        resolve(res);
-      },
-    );
+  // Like Flux (go-git), ca.crt adds to the system roots rather than replacing them.
+  const trust = secure && ca ? { ca: [...tls.rootCertificates, ca] } : {};
+  let route: https.RequestOptions;
+  if (!proxy) route = { agent: secure ? httpsAgent : httpAgent, ...trust };
+  else if (secure) {
+    // TLS to the remote itself, inside the tunnel: the proxy sees only host:port.
+    const socket = await tunnel(u, proxy, timeoutMs, o.signal);
+    const servername = net.isIP(u.hostname) ? undefined : u.hostname;
+    route = { createConnection: () => tls.connect({ socket, host: u.hostname, servername, ...trust }) };
+  } else {
+    // Absolute-URI form: the connection goes to the proxy, the request line names the remote.
+    route = { agent: httpAgent, hostname: proxy.host, port: proxy.port, path: u.href };
+    headers = { ...headers, host: u.host, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) };
+  }
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = (secure ? https : http).request(u, { method, headers, signal: o.signal, ...route }, (res) => {
+      // The timeout keeps guarding the socket while isomorphic-git reads the body.
+      res.on('end', () => req.setTimeout(0));
+      resolve(res);
+    });
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no response from ${u.host} for ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(body);
   });
+  if (proxy && !secure && res.statusCode === 407) {
+    res.resume();
+    throw proxyRefused(res, proxy, u);
+  }
+  return res;
+}
+
+/** A CONNECT tunnel through the proxy to the remote's host:port. */
+function tunnel(u: URL, proxy: ProxyRoute, timeoutMs: number, signal: AbortSignal | undefined): Promise<net.Socket> {
+  const authority = `${u.hostname}:${u.port || 443}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      hostname: proxy.host,
+      port: proxy.port,
+      method: 'CONNECT',
+      path: authority,
+      agent: false,
+      signal,
+      headers: { host: authority, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer from proxy ${proxy.host}:${proxy.port} for ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
+    req.on('connect', (res, socket, head) => {
+      req.setTimeout(0);
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        return reject(proxyRefused(res, proxy, u));
+      }
+      if (head.length) socket.unshift(head);
+      resolve(socket);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * 407 is AuthenticationFailed: only a change to the proxy secret's credentials can fix it, which is
+ * what that reason tells the user. Any other refusal (403, 502, …) is Unreachable.
+ */
+function proxyRefused(res: http.IncomingMessage, proxy: ProxyRoute, u: URL): GitRemoteError {
+  const via = `proxy ${proxy.host}:${proxy.port}`;
+  const status = `HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+  if (res.statusCode === 407) {
+    const what = proxy.authorization ? 'rejected the credentials' : 'requires authentication';
+    return new GitRemoteError(`cannot reach ${u.host}: ${via} ${what} (${status}); check username and password in the proxy secret`, 'AuthenticationFailed');
+  }
+  return new GitRemoteError(`cannot reach ${u.host}: ${via} refused the tunnel (${status})`, 'Unreachable');
 }

@@ -54,6 +54,16 @@ export interface GitRequestOptions {
   signal?: AbortSignal;
   /** Socket inactivity timeout in ms (default 60 s). */
   timeoutMs?: number;
+  /** An HTTP proxy for every request (Flux's spec.proxySecretRef). */
+  proxy?: GitProxy;
+}
+
+/** An HTTP proxy: `http://` remotes go as absolute-URI requests, `https://` ones through CONNECT. */
+export interface GitProxy {
+  /** `http://host:port`; credentials in it are used when username is not given. */
+  url: string;
+  username?: string;
+  password?: string;
 }
 
 /** A tree entry left out of the artifact, for the caller to surface. */
