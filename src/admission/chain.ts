@@ -3,7 +3,7 @@
 
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
-import { Informer, KubeApi } from './informer.js';
+import { Informer, KubeApi } from '../kube/informer.js';
 import { NamespaceCache, NamespaceLifecycle } from './namespace-lifecycle.js';
 import type { AdmissionChain } from './types.js';
 import { WebhookAdmission, type MutatingWebhook, type ServiceResolver, type ValidatingWebhook, type WebhookConfiguration } from './webhooks.js';

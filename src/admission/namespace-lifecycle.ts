@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forbidden, internalError, StatusError } from '../apiserver/errors.js';
 import type { Logger } from '../observability/logger.js';
-import { Informer, KubeApiError, type KubeApi, type Syncable } from './informer.js';
+import { Informer, KubeApiError, type KubeApi, type Syncable } from '../kube/informer.js';
 import type { AdmissionAttributes } from './types.js';
 
 /** core/v1 Namespace, the fields admission reads. */

@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { jsonEqual } from '../registry/meta.js';
 import { jsonPatch, PatchError } from '../registry/patch.js';
 import { labelSelectorFromObject, matchesLabels, SelectorError, type MetaLabelSelector } from '../registry/selectors/index.js';
-import type { Syncable } from './informer.js';
+import type { Syncable } from '../kube/informer.js';
 import { admissionForbidden, namespaceNotFound, READY_TIMEOUT_MS, type Namespace, type NamespaceSource } from './namespace-lifecycle.js';
 import type { AdmissionAttributes } from './types.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { createAdmissionChain, type Admission } from '../../src/admission/chain.js';
-import { Informer, KubeApi } from '../../src/admission/informer.js';
+import { Informer, KubeApi } from '../../src/kube/informer.js';
 import { NamespaceCache, NamespaceLifecycle, type Namespace } from '../../src/admission/namespace-lifecycle.js';
 import type { Status } from '../../src/apis/meta/types.js';
 import { gitRepository } from '../../src/apis/v1/git-repository.js';
