@@ -51,8 +51,22 @@ export function parseYAML(buf: Buffer): unknown {
     // YAML 1.2 core schema: no 1.1 surprises (yes/no booleans, timestamps turned into dates).
     const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA });
     if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
+    // Without aliases a document has fewer nodes than bytes; a few KiB of nested aliases can
+    // expand to billions of nodes and stall the server in whatever walks the value next.
+    if (!withinNodes(docs[0], text.length + 10_000)) throw new Error('the document expands to too many nodes through aliases');
     return docs[0];
   } catch (e) {
     throw badRequest(`the request body is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+/** Whether walking `v` (a shared value counted each time it is reached) visits at most `max` nodes. */
+function withinNodes(v: unknown, max: number): boolean {
+  const stack = [v];
+  for (let n = 0; stack.length; n++) {
+    if (n >= max) return false;
+    const x = stack.pop();
+    if (x !== null && typeof x === 'object') for (const c of Object.values(x)) stack.push(c);
+  }
+  return true;
 }

@@ -39,6 +39,19 @@ export function ownerKey(owner: ArtifactOwner): string {
   return key;
 }
 
+/**
+ * Whether `path` is where store() puts `owner`'s artifact of `digest`. Status is writable by users,
+ * so a path read from it could otherwise name another owner's artifact.
+ */
+export function isOwnArtifact(owner: ArtifactOwner, path: string, digest: string): boolean {
+  const hex = /^sha256:([0-9a-f]{64})$/.exec(digest)?.[1];
+  try {
+    return hex !== undefined && path === `${ownerKey(owner)}/${hex}.tar.gz`;
+  } catch {
+    return false; // an owner no path can belong to
+  }
+}
+
 const isOwnerDir = (kind: string, ns: string, name: string) =>
   KIND.test(kind) && kind !== CONTENT && kind !== TMP && LABEL.test(ns) && SUBDOMAIN.test(name);
 

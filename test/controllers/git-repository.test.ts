@@ -252,6 +252,14 @@ describe('GitRepository', () => {
     await apply('with-missing', { url: git.url('app'), include: [{ repository: { name: 'nope' } }] });
     const w = await until('with-missing', readyFalse);
     assert.equal(cond(w, 'IncludeUnavailable').status, 'True');
+    // A status forged (by whoever may write it) to name lib's artifact is not included.
+    await apply('forged', { url: git.url('app'), suspend: true });
+    const lib = await get('lib');
+    await s.k(['patch', 'gitrepository', 'forged', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { artifact: lib.status.artifact } })]);
+    await apply('with-forged', { url: git.url('app'), include: [{ repository: { name: 'forged' } }] });
+    const f = await until('with-forged', readyFalse);
+    assert.match(cond(f, 'IncludeUnavailable').message, /does not name its own artifact/);
+    assert.equal(f.status.artifact, undefined);
   });
 
   it('ignore rules: defaults, .sourceignore in the repo, and custom rules replacing the defaults', async () => {

@@ -4,7 +4,7 @@
 import type { Request, Response } from 'express';
 import type { KubeObject } from '../../apis/meta/types.js';
 import { serveArtifact } from '../../artifacts/http.js';
-import type { ArtifactStore } from '../../artifacts/store.js';
+import { isOwnArtifact, type ArtifactStore } from '../../artifacts/store.js';
 import type { ResourceStore } from '../../registry/store.js';
 import { StatusError } from '../errors.js';
 import type { ArtifactServer } from './resources.js';
@@ -21,6 +21,8 @@ export function artifactServer(artifacts: ArtifactStore): ArtifactServer {
     async serve(req: Request, res: Response, store: ResourceStore, obj: KubeObject): Promise<void> {
       const a = obj.status?.artifact as { path?: string; digest?: string; size?: number } | undefined;
       if (!a?.path || !a.digest) throw noArtifact(store, obj, 'has no artifact yet');
+      const owner = { kind: store.def.kind, namespace: obj.metadata.namespace!, name: obj.metadata.name! };
+      if (!isOwnArtifact(owner, a.path, a.digest)) throw noArtifact(store, obj, 'has a status.artifact that does not name its own stored artifact');
       let file: { file: string; size: number };
       try {
         file = await artifacts.open(a.path);

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { KubeObject } from '../../apis/meta/types.js';
 import type { GitRepositorySpec } from '../../apis/v1/git-repository.js';
-import { ArtifactStore } from '../../artifacts/store.js';
+import { ArtifactStore, isOwnArtifact } from '../../artifacts/store.js';
 import type { ArtifactOwner } from '../../artifacts/types.js';
 import type { SecretReader } from '../../kube/secrets.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ResourceStore } from '../../registry/store.js';
+import { redactUrl } from '../../sources/git/errors.js';
 import { lsRemote, resolveRef } from '../../sources/git/remote.js';
 import { GitRemoteError, type GitAuth, type GitProxy, type ResolvedRef } from '../../sources/git/types.js';
 import type { ReconcilerDefinition, StepContext } from '../runtime/controller.js';
@@ -97,10 +98,10 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     const owner = ownerOf(ctx.obj);
     if (artifact) {
       const key = `${cacheKey(ctx.obj)}@${artifact.digest}`;
-      const ok = verifiedOnce.has(key) ? await d.artifacts.exists(artifact.path) : await d.artifacts.verify(artifact.path, artifact.digest);
+      const ok = isOwnArtifact(owner, artifact.path, artifact.digest) && (verifiedOnce.has(key) ? await d.artifacts.exists(artifact.path) : await d.artifacts.verify(artifact.path, artifact.digest));
       if (ok) verifiedOnce.add(key);
       else {
-        // Lost or corrupt (a restored data dir, a disk fault): forget it and build it again.
+        // Lost, corrupt (a restored data dir, a disk fault) or not this object's (a forged status): build it again.
         ctx.log.warn('artifact missing from storage; rebuilding', { path: artifact.path });
         delete ctx.status.artifact;
         ctx.conditions.set({ type: ARTIFACT_IN_STORAGE, status: 'False', reason: 'NoArtifact', message: 'the artifact is missing from storage and will be rebuilt' });
@@ -149,7 +150,7 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     const spec = ctx.obj.spec as unknown as GitRepositorySpec;
     const s = st(ctx);
     if (/^(ssh:\/\/|[\w.-]+@[\w.-]+:)/.test(spec.url)) {
-      throw new StallingError(`${spec.url} is an SSH URL: this server fetches Git over HTTP(S) only (isomorphic-git cannot speak SSH); use the https:// URL of the repository`, 'UnsupportedURL', FETCH_FAILED);
+      throw new StallingError(`${redactUrl(spec.url)} is an SSH URL: this server fetches Git over HTTP(S) only (isomorphic-git cannot speak SSH); use the https:// URL of the repository`, 'UnsupportedURL', FETCH_FAILED);
     }
     const unsupported = unsupportedSettings(spec);
     if (unsupported) throw new StallingError(unsupported, 'UnsupportedSetting', FETCH_FAILED);
@@ -184,6 +185,8 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
       }
       const artifact = other.status?.artifact as Artifact | undefined;
       if (!artifact) throw includeUnavailable(`GitRepository '${inc.repository.name}' has no artifact to include yet`, d);
+      // A forged status could otherwise pull another namespace's artifact into this one.
+      if (!isOwnArtifact(ownerOf(other), artifact.path, artifact.digest)) throw includeUnavailable(`GitRepository '${inc.repository.name}' has a status.artifact that does not name its own artifact`, d);
       s.includes.push({ path: artifact.path, fromPath: inc.fromPath ?? '', toPath: inc.toPath ?? inc.repository.name, artifact });
     }
     ctx.conditions.delete(INCLUDE_UNAVAILABLE);

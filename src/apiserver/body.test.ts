@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseYAML } from './body.js';
+import { StatusError } from './errors.js';
+
+/** Nine levels of ten aliases each: 10^9 nodes from a few hundred bytes. */
+function aliasBomb(levels = 9): string {
+  let y = `a0: &a0 [${Array(10).fill('"x"').join(',')}]\n`;
+  for (let i = 1; i < levels; i++) y += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(',')}]\n`;
+  return y;
+}
+
+describe('parseYAML', () => {
+  it('refuses a document that expands through aliases, quickly', () => {
+    const start = performance.now();
+    assert.throws(
+      () => parseYAML(Buffer.from(aliasBomb())),
+      (e: unknown) => e instanceof StatusError && e.code === 400 && /too many nodes through aliases/.test(e.message),
+    );
+    assert.ok(performance.now() - start < 2000, 'rejected before anything walks the expanded value');
+  });
+
+  it('still accepts modest alias use and large alias-free documents', () => {
+    assert.deepEqual(parseYAML(Buffer.from(aliasBomb(2))), { a0: Array(10).fill('x'), a1: Array(10).fill(Array(10).fill('x')) });
+    const big = `items: [${Array(200_000).fill('1').join(',')}]\n`;
+    assert.equal((parseYAML(Buffer.from(big)) as { items: number[] }).items.length, 200_000);
+  });
+});
