@@ -2,58 +2,32 @@
 // --secrets-dir, a forward proxy with Basic auth, and the real git http-backend behind it.
 
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import yaml from 'js-yaml';
 import { GitServer } from '../helpers/git-server.js';
 import { HttpProxy } from '../helpers/http-proxy.js';
-import { TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { cond, current, readyTrue, SourceServer } from '../helpers/sources.js';
 
 let git: GitServer;
 let proxy: HttpProxy;
+let src: SourceServer;
 let s: TestServer;
-let secretsDir: string;
 
 before(async () => {
   git = await GitServer.start();
   proxy = await HttpProxy.start({ username: 'proxy-user', password: 'proxy-pass' });
-  s = await TestServer.start();
-  secretsDir = join(s.dir, 'secrets');
-  await mkdir(secretsDir);
-  await s.stop();
-  s.extraArgs.push('--secrets-dir', secretsDir);
-  await s.restart();
+  src = await SourceServer.start();
+  s = src.s;
 });
 after(async () => {
-  await s?.cleanup();
+  await src?.cleanup();
   await proxy?.stop();
   await git?.stop();
 });
 
-async function secret(name: string, stringData: Record<string, string>) {
-  await writeFile(join(secretsDir, `${name}.yaml`), yaml.dump({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, stringData }));
-}
-
-function apply(name: string, spec: Record<string, unknown>) {
-  return s.k(['apply', '-f', '-'], { input: yaml.dump({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name, namespace: 'default' }, spec: { interval: '10m', ...spec } }) });
-}
-
-const get = async (name: string) => JSON.parse(await s.k(['get', 'gitrepository', name, '-o', 'json']));
-const cond = (o: any, type: string) => o.status?.conditions?.find((c: any) => c.type === type);
-
-async function until(name: string, test: (o: any) => boolean, ms = 30_000): Promise<any> {
-  const end = Date.now() + ms;
-  let last: any;
-  while (Date.now() < end) {
-    last = await get(name);
-    if (test(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} did not get there in time; last status: ${JSON.stringify(last?.status, null, 2)}`);
-}
-const current = (o: any) => o.status?.observedGeneration === o.metadata.generation;
-const readyTrue = (o: any) => cond(o, 'Ready')?.status === 'True' && current(o);
+const secret = (name: string, data: Record<string, string>) => src.secret(name, data);
+const apply = (name: string, spec: Record<string, unknown>) => src.apply(name, spec);
+const until = (name: string, test: (o: any) => boolean, ms?: number) => src.until(name, test, ms);
 const fetchFailed = (o: any) => cond(o, 'Ready')?.status === 'False' && cond(o, 'FetchFailed')?.status === 'True' && current(o);
 
 describe('GitRepository spec.proxySecretRef', () => {

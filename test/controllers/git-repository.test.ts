@@ -1,90 +1,34 @@
 // GitRepository end to end: the real server, the real kubectl, and a real git http-backend.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as tar from 'tar';
-import yaml from 'js-yaml';
 import { GitServer } from '../helpers/git-server.js';
-import { TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { cond, filesOf, readyFalse, readyTrue, sha256, SourceServer } from '../helpers/sources.js';
 
 let git: GitServer;
+let src: SourceServer;
 let s: TestServer;
-let secretsDir: string;
 const MAX = 50 * 1024 * 1024;
 
 before(async () => {
   git = await GitServer.start({ username: 'alice', password: 'correct-horse', bearerToken: 'tok-123' });
-  s = await TestServer.start(['--max-artifact-size', String(MAX), '--concurrent', '4']);
-  secretsDir = join(s.dir, 'secrets');
-  await mkdir(secretsDir);
-  await s.stop();
-  s.extraArgs.push('--secrets-dir', secretsDir);
-  await s.restart();
+  src = await SourceServer.start(['--max-artifact-size', String(MAX), '--concurrent', '4']);
+  s = src.s;
 });
 after(async () => {
-  await s?.cleanup();
+  await src?.cleanup();
   await git?.stop();
 });
 
-async function secret(name: string, stringData: Record<string, string>) {
-  await writeFile(join(secretsDir, `${name}.yaml`), yaml.dump({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, stringData }));
-}
-
-function apply(name: string, spec: Record<string, unknown>) {
-  return s.k(['apply', '-f', '-'], { input: yaml.dump({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name, namespace: 'default' }, spec: { interval: '10m', ...spec } }) });
-}
-
-const get = async (name: string) => JSON.parse(await s.k(['get', 'gitrepository', name, '-o', 'json']));
-const cond = (o: any, type: string) => o.status?.conditions?.find((c: any) => c.type === type);
-
-/** Waits until the object's Ready condition (for its current generation) has the given status. */
-async function until(name: string, test: (o: any) => boolean, ms = 30_000): Promise<any> {
-  const end = Date.now() + ms;
-  let last: any;
-  while (Date.now() < end) {
-    last = await get(name);
-    if (test(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} did not get there in time; last status: ${JSON.stringify(last?.status, null, 2)}`);
-}
-const readyTrue = (o: any) => cond(o, 'Ready')?.status === 'True' && o.status.observedGeneration === o.metadata.generation;
-const readyFalse = (o: any) => cond(o, 'Ready')?.status === 'False' && o.status.observedGeneration === o.metadata.generation;
-
-async function artifactBytes(name: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['--kubeconfig', s.kubeconfig, 'get', '--raw', `/apis/gitops.toolkit/v1/namespaces/default/gitrepositories/${name}/artifact`]);
-    const chunks: Buffer[] = [];
-    p.stdout.on('data', (c) => chunks.push(c));
-    let err = '';
-    p.stderr.on('data', (c) => (err += c));
-    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(err))));
-  });
-}
-
-async function filesOf(buf: Buffer): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const parser = new tar.Parser();
-  await new Promise<void>((resolve, reject) => {
-    parser.on('entry', (e: any) => {
-      if (e.type !== 'File') return void e.resume();
-      const chunks: Buffer[] = [];
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => (out[e.path] = Buffer.concat(chunks).toString('utf8')));
-    });
-    parser.on('end', resolve);
-    parser.on('error', reject);
-    parser.end(buf);
-  });
-  return out;
-}
-
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const secret = (name: string, data: Record<string, string>) => src.secret(name, data);
+const apply = (name: string, spec: Record<string, unknown>) => src.apply(name, spec);
+const get = (name: string) => src.get(name);
+const until = (name: string, test: (o: any) => boolean, ms?: number) => src.until(name, test, ms);
+const artifactBytes = (name: string) => src.artifactBytes(name);
 
 describe('GitRepository', () => {
   let head: string;

@@ -1,83 +1,31 @@
 // GitRepository spec.recurseSubmodules end to end: the real server, kubectl and git http-backend.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as tar from 'tar';
-import yaml from 'js-yaml';
 import { parseGitmodules, submoduleUrl } from '../../src/controllers/git-repository/build.js';
 import { GitServer } from '../helpers/git-server.js';
-import { TestServer } from '../helpers/server.js';
+import { cond, readyFalse, readyTrue, SourceServer } from '../helpers/sources.js';
 
 let git: GitServer;
 let other: GitServer;
-let s: TestServer;
+let src: SourceServer;
 
 before(async () => {
   // Same credentials on both: the other server would accept them, so a 401 there proves none were sent.
   git = await GitServer.start({ username: 'alice', password: 'sub-secret' });
   other = await GitServer.start({ username: 'alice', password: 'sub-secret' });
-  s = await TestServer.start();
-  const secretsDir = join(s.dir, 'secrets');
-  await mkdir(secretsDir);
-  await writeFile(join(secretsDir, 'creds.yaml'), yaml.dump({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: 'default' }, stringData: { username: 'alice', password: 'sub-secret' } }));
-  await s.stop();
-  s.extraArgs.push('--secrets-dir', secretsDir);
-  await s.restart();
+  src = await SourceServer.start();
+  await src.secret('creds', { username: 'alice', password: 'sub-secret' });
 });
 after(async () => {
-  await s?.cleanup();
+  await src?.cleanup();
   await git?.stop();
   await other?.stop();
 });
 
-function apply(name: string, spec: Record<string, unknown>) {
-  return s.k(['apply', '-f', '-'], { input: yaml.dump({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name, namespace: 'default' }, spec: { interval: '10m', ...spec } }) });
-}
-
-const get = async (name: string) => JSON.parse(await s.k(['get', 'gitrepository', name, '-o', 'json']));
-const cond = (o: any, type: string) => o.status?.conditions?.find((c: any) => c.type === type);
-
-async function until(name: string, test: (o: any) => boolean, ms = 30_000): Promise<any> {
-  const end = Date.now() + ms;
-  let last: any;
-  while (Date.now() < end) {
-    last = await get(name);
-    if (test(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} did not get there in time; last status: ${JSON.stringify(last?.status, null, 2)}`);
-}
-const readyTrue = (o: any) => cond(o, 'Ready')?.status === 'True' && o.status.observedGeneration === o.metadata.generation;
-const readyFalse = (o: any) => cond(o, 'Ready')?.status === 'False' && o.status.observedGeneration === o.metadata.generation;
-
-/** The artifact's regular files, path → content. */
-async function artifactFiles(name: string): Promise<Record<string, string>> {
-  const bytes = await new Promise<Buffer>((resolve, reject) => {
-    const p = spawn('kubectl', ['--kubeconfig', s.kubeconfig, 'get', '--raw', `/apis/gitops.toolkit/v1/namespaces/default/gitrepositories/${name}/artifact`]);
-    const chunks: Buffer[] = [];
-    let err = '';
-    p.stdout.on('data', (c) => chunks.push(c));
-    p.stderr.on('data', (c) => (err += c));
-    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(err))));
-  });
-  const out: Record<string, string> = {};
-  const parser = new tar.Parser();
-  await new Promise<void>((resolve, reject) => {
-    parser.on('entry', (e: any) => {
-      if (e.type !== 'File') return void e.resume();
-      const chunks: Buffer[] = [];
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => (out[e.path] = Buffer.concat(chunks).toString('utf8')));
-    });
-    parser.on('end', resolve);
-    parser.on('error', reject);
-    parser.end(bytes);
-  });
-  return out;
-}
+const apply = (name: string, spec: Record<string, unknown>) => src.apply(name, spec);
+const until = (name: string, test: (o: any) => boolean, ms?: number) => src.until(name, test, ms);
+const artifactFiles = (name: string) => src.artifactFiles(name);
 
 const gitmodules = (subs: Record<string, string>) => Object.entries(subs).map(([path, url]) => `[submodule "${path}"]\n\tpath = ${path}\n\turl = ${url}\n`).join('');
 
