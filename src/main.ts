@@ -24,6 +24,7 @@ import { OptionsError, parseOptions, usage, type Options } from './config/option
 import { gitRepositoryReconciler } from './controllers/git-repository/reconciler.js';
 import { Controller } from './controllers/runtime/controller.js';
 import { WorkerPool } from './controllers/runtime/worker-pool.js';
+import { ClusterEventRecorder, noEvents } from './kube/events.js';
 import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
   // Builds mostly wait on the network and the disk, so the pool matches --concurrent rather than the cores.
   const pool = new WorkerPool(options.concurrent);
+  const events = kc ? new ClusterEventRecorder(kc, log) : noEvents;
   const secrets: SecretReader = kc ? new ClusterSecretReader(kc) : options.secretsDir ? new DirectorySecretReader(resolve(options.secretsDir)) : noSecrets;
   const controllers = [
     enabled(options.controllers, 'gitrepository') &&
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
       concurrency: options.concurrent,
       log,
       metrics,
+      events,
     }),
   ].filter((c): c is Controller => !!c);
   for (const c of controllers) c.start();

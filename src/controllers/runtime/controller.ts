@@ -6,6 +6,7 @@
 
 import type { KubeObject } from '../../apis/meta/types.js';
 import { parseGoDuration } from '../../apis/v1/common.js';
+import type { EventRecorder } from '../../kube/events.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { StatusError } from '../../apiserver/errors.js';
@@ -50,6 +51,8 @@ export interface ControllerOptions {
   metrics?: Metrics;
   /** Base and cap of the failure backoff. */
   backoff?: { baseDelayMs: number; maxDelayMs: number };
+  /** Kubernetes Events about outcomes (a new Ready message, a failure); none standalone. */
+  events?: EventRecorder;
 }
 
 interface Seen {
@@ -199,7 +202,9 @@ export class Controller {
         if (signal.aborted) throw new ReconcileError(`reconciliation timed out after ${timeoutMs / 1000}s`, 'ReconciliationTimeout');
         await step(ctx);
       }
+      const before = conditions.get(READY);
       conditions.set({ type: READY, status: 'True', ...ctx.ready });
+      if (before?.status !== 'True' || before.message !== ctx.ready.message) this.o.events?.event(obj, 'Normal', ctx.ready.reason, ctx.ready.message);
       conditions.delete(RECONCILING);
       conditions.delete(STALLED);
       result = 'success';
@@ -229,6 +234,7 @@ export class Controller {
         requeueMs = this.queue.addRateLimited(key);
       }
       ctx.fields.error = err.message;
+      this.o.events?.event(obj, 'Warning', reason, err.message);
     }
     status.conditions = conditions.toArray();
     status.observedGeneration = generation;
