@@ -3,13 +3,14 @@
 
 import type { FieldError, ResourceDefinition } from '../meta/resource.js';
 import type { KubeObject } from '../meta/types.js';
-import { bool, checkAtMostOne, checkURL, duration, forbidden, invalid, localObjectReference, obj, objectSchema, str } from './common.js';
+import { bool, checkAtMostOne, checkURL, duration, forbidden, invalid, localObjectReference, obj, objectSchema, str, resourceNames } from './common.js';
 import {
   type LocalObjectReference,
   type SourceObject,
   type SourceStatus,
   certSecretRefSchema,
   checkPositiveDuration,
+  checkCredentialRefs,
   checkRefName,
   checkSpec,
   ignoreSchema,
@@ -136,10 +137,7 @@ function validate(o: KubeObject): FieldError[] {
   if (provider === 'generic' && s.serviceAccountName) errors.push(forbidden('spec.serviceAccountName', "is not supported for the 'generic' Bucket provider"));
   checkAtMostOne(errors, 'spec', s as Record<string, unknown>, ['secretRef', 'serviceAccountName']);
 
-  checkRefName(errors, 'spec.secretRef.name', s.secretRef?.name);
-  checkRefName(errors, 'spec.certSecretRef.name', s.certSecretRef?.name);
-  checkRefName(errors, 'spec.proxySecretRef.name', s.proxySecretRef?.name);
-  checkRefName(errors, 'spec.serviceAccountName', s.serviceAccountName);
+  checkCredentialRefs(errors, s);
   return errors;
 }
 
@@ -152,12 +150,7 @@ function warnings(o: KubeObject): string[] {
 }
 
 export const bucket: ResourceDefinition = {
-  kind: 'Bucket',
-  listKind: 'BucketList',
-  plural: 'buckets',
-  singular: 'bucket',
-  shortNames: [],
-  categories: ['gitops'],
+  ...resourceNames('Bucket', 'buckets', []),
   hasArtifact: true,
   schema: objectSchema('Bucket fetches the objects of an object storage bucket and produces an Artifact from them.', spec, status),
   printerColumns: sourceColumns({ name: 'Endpoint', type: 'string', jsonPath: '.spec.endpoint', description: 'Address of the object storage service.' }),

@@ -9,6 +9,16 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 type Extra = Omit<JSONSchemaProps, 'description' | 'type'>;
 
+/** How a kind is named in the API: list kind, singular and category follow from the kind, as for Flux's CRDs. */
+export const resourceNames = (kind: string, plural: string, shortNames: string[]) => ({
+  kind,
+  listKind: `${kind}List`,
+  plural,
+  singular: kind.toLowerCase(),
+  shortNames,
+  categories: ['gitops'],
+});
+
 export const str = (description: string, extra: Extra = {}): JSONSchemaProps => ({ type: 'string', description, ...extra });
 export const int = (description: string, extra: Extra = {}): JSONSchemaProps => ({ type: 'integer', description, ...extra });
 export const bool = (description: string, extra: Extra = {}): JSONSchemaProps => ({ type: 'boolean', description, ...extra });

@@ -3,13 +3,14 @@
 
 import type { FieldError, ResourceDefinition } from '../meta/resource.js';
 import type { KubeObject } from '../meta/types.js';
-import { arr, artifactSchema, bool, checkURL, duration, forbidden, invalid, localObjectReference, obj, objectSchema, required, str } from './common.js';
+import { arr, artifactSchema, bool, checkURL, duration, forbidden, invalid, localObjectReference, obj, objectSchema, required, str, resourceNames } from './common.js';
 import {
   type Artifact,
   type LocalObjectReference,
   type SourceObject,
   type SourceStatus,
   checkPositiveDuration,
+  checkCredentialRefs,
   checkRefName,
   checkSemverRange,
   checkSpec,
@@ -158,9 +159,7 @@ function validate(o: KubeObject): FieldError[] {
   } else checkURL(errors, 'spec.url', s.url, ['http', 'https', 'ssh']);
   checkPositiveDuration(errors, 'spec.interval', s.interval);
   checkPositiveDuration(errors, 'spec.timeout', s.timeout);
-  checkRefName(errors, 'spec.secretRef.name', s.secretRef?.name);
-  checkRefName(errors, 'spec.proxySecretRef.name', s.proxySecretRef?.name);
-  checkRefName(errors, 'spec.serviceAccountName', s.serviceAccountName);
+  checkCredentialRefs(errors, s);
 
   if (s.serviceAccountName && s.provider !== 'azure' && s.provider !== 'aws') {
     errors.push(forbidden('spec.serviceAccountName', "can only be set when spec.provider is 'azure' or 'aws'"));
@@ -227,12 +226,7 @@ function warnings(o: KubeObject): string[] {
 }
 
 export const gitRepository: ResourceDefinition = {
-  kind: 'GitRepository',
-  listKind: 'GitRepositoryList',
-  plural: 'gitrepositories',
-  singular: 'gitrepository',
-  shortNames: ['gitrepo'],
-  categories: ['gitops'],
+  ...resourceNames('GitRepository', 'gitrepositories', ['gitrepo']),
   hasArtifact: true,
   schema: objectSchema('GitRepository fetches a Git repository at a chosen reference and produces an Artifact from it.', spec, status),
   printerColumns: sourceColumns({ name: 'URL', type: 'string', jsonPath: '.spec.url', description: 'Address of the Git repository.' }),

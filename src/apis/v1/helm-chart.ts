@@ -4,7 +4,7 @@
 
 import type { FieldError, ResourceDefinition } from '../meta/resource.js';
 import type { KubeObject } from '../meta/types.js';
-import { API_VERSION, arr, bool, duration, invalid, obj, objectSchema, str } from './common.js';
+import { API_VERSION, arr, bool, duration, invalid, obj, objectSchema, str, resourceNames } from './common.js';
 import {
   type OCIRepositoryVerification,
   type SourceObject,
@@ -125,12 +125,7 @@ function warnings(o: KubeObject): string[] {
 }
 
 export const helmChart: ResourceDefinition = {
-  kind: 'HelmChart',
-  listKind: 'HelmChartList',
-  plural: 'helmcharts',
-  singular: 'helmchart',
-  shortNames: ['hc'],
-  categories: ['gitops'],
+  ...resourceNames('HelmChart', 'helmcharts', ['hc']),
   hasArtifact: true,
   schema: objectSchema('HelmChart fetches a Helm chart from a HelmRepository, GitRepository or Bucket and produces a packaged chart Artifact.', spec, status),
   printerColumns: sourceColumns(

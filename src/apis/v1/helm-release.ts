@@ -19,6 +19,7 @@ import {
   objectSchema,
   readyColumns,
   str,
+  resourceNames,
 } from './common.js';
 import {
   apiVersionWarning,
@@ -653,12 +654,7 @@ const printerColumns: PrinterColumn[] = [
 ];
 
 export const helmRelease: ResourceDefinition = {
-  kind: 'HelmRelease',
-  listKind: 'HelmReleaseList',
-  plural: 'helmreleases',
-  singular: 'helmrelease',
-  shortNames: ['hr'],
-  categories: ['gitops'],
+  ...resourceNames('HelmRelease', 'helmreleases', ['hr']),
   hasArtifact: false,
   schema: objectSchema('HelmRelease installs a Helm chart from a source as a release and keeps it upgraded, tested and free of drift.', spec, status),
   printerColumns,

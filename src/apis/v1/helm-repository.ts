@@ -4,14 +4,14 @@
 
 import type { FieldError, ResourceDefinition } from '../meta/resource.js';
 import type { KubeObject } from '../meta/types.js';
-import { arr, bool, checkURL, duration, invalid, localObjectReference, obj, objectSchema, str, stringMap } from './common.js';
+import { arr, bool, checkURL, duration, invalid, localObjectReference, obj, objectSchema, str, stringMap, resourceNames } from './common.js';
 import {
   type LocalObjectReference,
   type SourceObject,
   type SourceStatus,
   certSecretRefSchema,
   checkPositiveDuration,
-  checkRefName,
+  checkCredentialRefs,
   checkSpec,
   insecureWarning,
   plainHTTPCredentialsWarning,
@@ -96,8 +96,7 @@ function validate(o: KubeObject): FieldError[] {
   } else checkURL(errors, 'spec.url', s.url, oci ? ['oci'] : ['http', 'https']);
   checkPositiveDuration(errors, 'spec.interval', s.interval);
   checkPositiveDuration(errors, 'spec.timeout', s.timeout);
-  checkRefName(errors, 'spec.secretRef.name', s.secretRef?.name);
-  checkRefName(errors, 'spec.certSecretRef.name', s.certSecretRef?.name);
+  checkCredentialRefs(errors, s);
   return errors;
 }
 
@@ -118,12 +117,7 @@ function warnings(o: KubeObject): string[] {
 }
 
 export const helmRepository: ResourceDefinition = {
-  kind: 'HelmRepository',
-  listKind: 'HelmRepositoryList',
-  plural: 'helmrepositories',
-  singular: 'helmrepository',
-  shortNames: ['helmrepo'],
-  categories: ['gitops'],
+  ...resourceNames('HelmRepository', 'helmrepositories', ['helmrepo']),
   hasArtifact: true,
   schema: objectSchema('HelmRepository points at a Helm chart repository; for HTTP(S) repositories it produces an Artifact from the index.', spec, status),
   printerColumns: sourceColumns({ name: 'URL', type: 'string', jsonPath: '.spec.url', description: 'Address of the Helm repository.' }),

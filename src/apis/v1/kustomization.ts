@@ -27,6 +27,7 @@ import {
   secretKeyReference,
   str,
   stringMap,
+  resourceNames,
 } from './common.js';
 import { checkPositiveDuration, checkRefName, checkSpec, type LocalObjectReference } from './source.js';
 
@@ -631,12 +632,7 @@ const printerColumns: PrinterColumn[] = [
 ];
 
 export const kustomization: ResourceDefinition = {
-  kind: 'Kustomization',
-  listKind: 'KustomizationList',
-  plural: 'kustomizations',
-  singular: 'kustomization',
-  shortNames: ['ks'],
-  categories: ['gitops'],
+  ...resourceNames('Kustomization', 'kustomizations', ['ks']),
   hasArtifact: false,
   schema: objectSchema('Kustomization builds a directory of a source Artifact with kustomize and applies the result to the cluster, pruning and health checking it.', spec, status),
   printerColumns,

@@ -4,7 +4,7 @@
 
 import type { FieldError, ResourceDefinition } from '../meta/resource.js';
 import type { KubeObject } from '../meta/types.js';
-import { arr, bool, checkURL, duration, forbidden, invalid, localObjectReference, obj, objectSchema, required, str } from './common.js';
+import { arr, bool, checkURL, duration, forbidden, invalid, localObjectReference, obj, objectSchema, required, str, resourceNames } from './common.js';
 import {
   type LocalObjectReference,
   type OCIRepositoryVerification,
@@ -13,7 +13,7 @@ import {
   certSecretRefSchema,
   checkOCIVerification,
   checkPositiveDuration,
-  checkRefName,
+  checkCredentialRefs,
   checkRegExp,
   checkSemverRange,
   checkSpec,
@@ -166,10 +166,7 @@ function validate(o: KubeObject): FieldError[] {
   if (sat && !s.audiences?.length) errors.push(required('spec.audiences', "must be set when spec.credential is 'ServiceAccountToken'"));
   if (sat && s.provider && s.provider !== 'generic') errors.push(forbidden('spec.credential', "'ServiceAccountToken' can only be used with spec.provider 'generic'"));
 
-  checkRefName(errors, 'spec.secretRef.name', s.secretRef?.name);
-  checkRefName(errors, 'spec.certSecretRef.name', s.certSecretRef?.name);
-  checkRefName(errors, 'spec.proxySecretRef.name', s.proxySecretRef?.name);
-  checkRefName(errors, 'spec.serviceAccountName', s.serviceAccountName);
+  checkCredentialRefs(errors, s);
   checkOCIVerification(errors, 'spec.verify', s.verify);
   return errors;
 }
@@ -187,12 +184,7 @@ function warnings(o: KubeObject): string[] {
 }
 
 export const ociRepository: ResourceDefinition = {
-  kind: 'OCIRepository',
-  listKind: 'OCIRepositoryList',
-  plural: 'ocirepositories',
-  singular: 'ocirepository',
-  shortNames: ['ocirepo'],
-  categories: ['gitops'],
+  ...resourceNames('OCIRepository', 'ocirepositories', ['ocirepo']),
   hasArtifact: true,
   schema: objectSchema('OCIRepository pulls an OCI artifact from a container registry and produces an Artifact from one of its layers.', spec, status),
   printerColumns: readyFirstColumns({ name: 'URL', type: 'string', jsonPath: '.spec.url', description: 'Address of the OCI repository.' }),

@@ -161,6 +161,14 @@ export function checkRefName(errors: FieldError[], field: string, name: unknown)
   }
 }
 
+/** The Secret and ServiceAccount names a source spec may carry, each a valid object name. */
+export function checkCredentialRefs(errors: FieldError[], s: { secretRef?: { name?: unknown }; certSecretRef?: { name?: unknown }; proxySecretRef?: { name?: unknown }; serviceAccountName?: unknown }): void {
+  checkRefName(errors, 'spec.secretRef.name', s.secretRef?.name);
+  checkRefName(errors, 'spec.certSecretRef.name', s.certSecretRef?.name);
+  checkRefName(errors, 'spec.proxySecretRef.name', s.proxySecretRef?.name);
+  checkRefName(errors, 'spec.serviceAccountName', s.serviceAccountName);
+}
+
 /** A Go duration that must also be above zero (an interval or timeout of 0 never does any work). */
 export function checkPositiveDuration(errors: FieldError[], field: string, value: unknown): void {
   if (typeof value !== 'string') return;
