@@ -11,19 +11,10 @@ import { ResourceStore, type WriteContext } from '../../src/registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';
 import { deny, patch, WebhookServer } from '../helpers/webhook-server.js';
+import { eventually } from '../helpers/eventually.js';
 
 const REG = '/apis/admissionregistration.k8s.io/v1';
 const repo = (name: string) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: '1h', url: 'https://example.com/r.git' } });
-
-async function eventually<T>(check: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('clusterAdmission', () => {
   let kube: FakeKubeApiserver;

@@ -7,37 +7,15 @@ import * as k8s from '@kubernetes/client-node';
 import { createAdmissionChain, type Admission } from '../../src/admission/chain.js';
 import { Informer, KubeApi } from '../../src/kube/informer.js';
 import { NamespaceCache, NamespaceLifecycle, type Namespace } from '../../src/admission/namespace-lifecycle.js';
-import type { Status } from '../../src/apis/meta/types.js';
 import { gitRepository } from '../../src/apis/v1/git-repository.js';
-import { StatusError } from '../../src/apiserver/errors.js';
 import { ResourceStore, type WriteContext } from '../../src/registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';
+import { eventually, rejection } from '../helpers/eventually.js';
 
 const repo = (name: string) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: '1h', url: 'https://example.com/r.git' } });
 const nsPath = (name: string) => `/api/v1/namespaces/${name}`;
 const failure = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'etcdserver: leader changed', reason: 'InternalError', code: 500 };
-
-async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The metav1.Status a rejected call answers with. */
-async function rejection(p: Promise<unknown>): Promise<Status & { message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StatusError) return e.toStatus() as Status & { message: string };
-    throw e;
-  }
-  assert.fail('expected a StatusError');
-}
 
 describe('NamespaceLifecycle', () => {
   let kube: FakeKubeApiserver;

@@ -9,15 +9,15 @@ import { Informer, KubeApi } from '../../src/kube/informer.js';
 import { NamespaceCache, NamespaceLifecycle } from '../../src/admission/namespace-lifecycle.js';
 import type { AdmissionAttributes } from '../../src/admission/types.js';
 import { WebhookAdmission, type MutatingWebhook, type ValidatingWebhook, type WebhookConfiguration } from '../../src/admission/webhooks.js';
-import type { KubeObject, Status } from '../../src/apis/meta/types.js';
+import type { KubeObject } from '../../src/apis/meta/types.js';
 import { gitRepository } from '../../src/apis/v1/git-repository.js';
 import type { UserInfo } from '../../src/auth/types.js';
-import { StatusError } from '../../src/apiserver/errors.js';
 import { ResourceStore, type WriteContext } from '../../src/registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';
 import { freePort } from '../helpers/server.js';
 import { allow, delay, deny, patch, warn, WebhookServer, type AdmissionRequestV1 } from '../helpers/webhook-server.js';
+import { eventually, rejection } from '../helpers/eventually.js';
 
 const REG = '/apis/admissionregistration.k8s.io/v1';
 const VALIDATING = `${REG}/validatingwebhookconfigurations`;
@@ -30,27 +30,6 @@ const repo = (name: string, labels?: Record<string, string>) => ({
   metadata: { name, ...(labels ? { labels } : {}) },
   spec: { interval: '1h', url: 'https://example.com/r.git' },
 });
-
-async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The metav1.Status a rejected call answers with. */
-async function rejection(p: Promise<unknown>): Promise<Status & { message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StatusError) return e.toStatus() as Status & { message: string };
-    throw e;
-  }
-  assert.fail('expected a StatusError');
-}
 
 describe('admission webhooks', () => {
   let kube: FakeKubeApiserver;

@@ -7,6 +7,7 @@ import { after, before, it } from 'node:test';
 import { generateCA } from '../../src/pki/certs.js';
 import { GitServer } from '../helpers/git-server.js';
 import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';
+import { eventually as waitFor } from '../helpers/eventually.js';
 import { TestServer } from '../helpers/server.js';
 
 let kube: FakeKubeApiserver;
@@ -46,15 +47,8 @@ function call(method: string, path: string, body?: unknown): Promise<{ status: n
 }
 
 const events = () => kube.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/default/events').map((r) => r.body as any);
-async function eventually<T>(f: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`no such event; got ${JSON.stringify(events().map((e) => [e.type, e.reason, e.message]))}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const eventEntries = () => JSON.stringify(events().map((e) => [e.type, e.reason, e.message]));
+const eventually = <T>(f: () => T | undefined) => waitFor(f, 30_000, () => `no such event; got ${eventEntries()}`);
 const repo = (name: string, url: string) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: '1m', url } });
 
 it('a new artifact is a Normal event on the object', async () => {

@@ -8,6 +8,7 @@ import { ResourceStore, type WriteContext } from '../../registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
 import { Controller, REQUESTED_AT, type ReconcilerDefinition, type StepContext } from './controller.js';
 import { ReconcileError, StallingError } from './errors.js';
+import { eventually } from '../../../test/helpers/eventually.js';
 
 const ctx = (): WriteContext => ({ dryRun: false, fieldManager: 'test', fieldValidation: 'Strict', warnings: [] });
 const repo = (name: string, spec: Record<string, unknown> = {}) => ({
@@ -16,17 +17,6 @@ const repo = (name: string, spec: Record<string, unknown> = {}) => ({
   metadata: { name },
   spec: { interval: '1h', url: 'https://example.com/r.git', ...spec },
 });
-
-/** Polls until `check` returns a truthy value (bounded). */
-async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const ready = (o: KubeObject) => (o.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready');
 
