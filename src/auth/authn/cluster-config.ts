@@ -16,33 +16,21 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../observability/logger.js';
 import type { RequestHeaderConfig } from './requestheader.js';
 import { CABundle } from './x509.js';
+import { parseOptions, type Options } from '../../config/options.js';
 
 export interface AuthenticationConfig {
   clientCA?: CABundle;
   requestHeader?: RequestHeaderConfig;
 }
 
-export interface AuthenticationFlags {
-  /** Paths; empty means unset. */
-  clientCAFile: string;
-  requestHeaderClientCAFile: string;
-  requestHeaderAllowedNames: string[];
-  requestHeaderUsernameHeaders: string[];
-  requestHeaderUIDHeaders: string[];
-  requestHeaderGroupHeaders: string[];
-  requestHeaderExtraHeadersPrefix: string[];
-}
+/** The authentication flags, as the server's options carry them (empty path = unset). */
+export type AuthenticationFlags = Pick<
+  Options,
+  'clientCAFile' | 'requestHeaderClientCAFile' | 'requestHeaderAllowedNames' | 'requestHeaderUsernameHeaders' | 'requestHeaderUIDHeaders' | 'requestHeaderGroupHeaders' | 'requestHeaderExtraHeadersPrefix'
+>;
 
-/** kube's defaults; the UID header stays opt-in as in kube (older aggregators passed a client's X-Remote-Uid through). */
-export const DEFAULT_AUTHENTICATION_FLAGS: AuthenticationFlags = {
-  clientCAFile: '',
-  requestHeaderClientCAFile: '',
-  requestHeaderAllowedNames: [],
-  requestHeaderUsernameHeaders: ['X-Remote-User'],
-  requestHeaderUIDHeaders: [],
-  requestHeaderGroupHeaders: ['X-Remote-Group'],
-  requestHeaderExtraHeadersPrefix: ['X-Remote-Extra-'],
-};
+/** The flags' defaults, from the one flag table (the UID header stays opt-in, as in kube). */
+export const DEFAULT_AUTHENTICATION_FLAGS: AuthenticationFlags = parseOptions([], {});
 
 export const AUTHENTICATION_CONFIGMAP = { namespace: 'kube-system', name: 'extension-apiserver-authentication' } as const;
 
