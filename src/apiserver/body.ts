@@ -3,7 +3,8 @@
 
 import type { IncomingMessage } from 'node:http';
 import yaml from 'js-yaml';
-import { badRequest, tooLarge, unsupportedMediaType } from './errors.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../registry/limits.js';
+import { badRequest, StatusError, tooLarge, unsupportedMediaType } from './errors.js';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -37,25 +38,39 @@ export function decodeObjectBody(buf: Buffer, contentType: string | undefined): 
 export function parseJSON(buf: Buffer): unknown {
   const text = buf.toString('utf8');
   if (!text.trim()) throw badRequest('the request body is empty');
+  let v: unknown;
   try {
-    return JSON.parse(text);
+    v = JSON.parse(text);
   } catch (e) {
     throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
   }
+  return checkNesting(v);
 }
+
+/** Everything after decoding walks values recursively somewhere: refuse what could overflow the stack. */
+function checkNesting(v: unknown): unknown {
+  if (nestsDeeperThan(v)) throw tooDeep();
+  return v;
+}
+
+const tooDeep = () => badRequest(`the request body nests objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels`);
 
 export function parseYAML(buf: Buffer): unknown {
   const text = buf.toString('utf8');
   if (!text.trim()) throw badRequest('the request body is empty');
   try {
     // YAML 1.2 core schema: no 1.1 surprises (yes/no booleans, timestamps turned into dates).
-    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA });
+    // maxDepth: js-yaml's own bound (its parser recurses; not in @types/js-yaml yet). It counts a
+    // level or two more than checkNesting does, which then decides exactly.
+    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, maxDepth: MAX_NESTING_DEPTH + 2 } as yaml.LoadOptions);
     if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
     // Without aliases a document has fewer nodes than bytes; a few KiB of nested aliases can
     // expand to billions of nodes and stall the server in whatever walks the value next.
     if (!withinNodes(docs[0], text.length + 10_000)) throw new Error('the document expands to too many nodes through aliases');
-    return docs[0];
+    return checkNesting(docs[0]);
   } catch (e) {
+    if (e instanceof StatusError) throw e;
+    if (e instanceof RangeError || /exceeded maxDepth/.test((e as Error).message)) throw tooDeep();
     throw badRequest(`the request body is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
 }

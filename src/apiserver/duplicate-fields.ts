@@ -1,47 +1,50 @@
 // Finds keys that appear twice in one JSON object. JSON.parse silently keeps the last one; kube's
 // strict decoder reports them (fieldValidation=Strict fails, Warn warns), so this server does too.
+// One pass, no recursion; a frame's path is only spelled out when a duplicate is found, so a deep body
+// with long keys costs memory in its size, not in its depth times its size.
+
+type Frame = { kind: 'object'; keys: Set<string>; key?: string } | { kind: 'array'; index: number };
+
+/** `spec.include[0].toPath` for the key `key` inside the innermost frame. */
+function pathOf(stack: Frame[], key: string): string {
+  let p = '';
+  for (let i = 0; i < stack.length - 1; i++) {
+    const f = stack[i];
+    p = f.kind === 'array' ? `${p}[${f.index}]` : p ? `${p}.${f.key}` : (f.key ?? '');
+  }
+  return p ? `${p}.${key}` : key;
+}
 
 /** Paths like `spec.interval` or `spec.include[0].toPath` of every repeated key in a JSON text. */
 export function duplicateFields(text: string): string[] {
-  type Frame = { kind: 'object'; keys: Set<string>; path: string; key?: string } | { kind: 'array'; index: number; path: string };
   const stack: Frame[] = [];
   const dups: string[] = [];
-  const childPath = (f: Frame | undefined): string => {
-    if (!f) return '';
-    if (f.kind === 'array') return `${f.path}[${f.index}]`;
-    return f.path ? `${f.path}.${f.key}` : (f.key ?? '');
-  };
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '"') {
       let j = i + 1;
-      let s = '';
-      while (j < text.length && text[j] !== '"') {
-        if (text[j] === '\\') {
-          s += text.slice(j, j + 2);
-          j += 2;
-        } else s += text[j++];
-      }
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
       const top = stack[stack.length - 1];
       if (expectKey && top?.kind === 'object') {
-        let key = s;
+        const raw = text.slice(i + 1, j);
+        let key = raw;
         try {
-          key = JSON.parse(`"${s}"`) as string;
+          if (raw.includes('\\')) key = JSON.parse(`"${raw}"`) as string;
         } catch {
           /* malformed: JSON.parse of the whole body reports it */
         }
-        if (top.keys.has(key)) dups.push(top.path ? `${top.path}.${key}` : key);
+        if (top.keys.has(key)) dups.push(pathOf(stack, key));
         top.keys.add(key);
         top.key = key;
         expectKey = false;
       }
       i = j;
     } else if (c === '{') {
-      stack.push({ kind: 'object', keys: new Set(), path: childPath(stack[stack.length - 1]) });
+      stack.push({ kind: 'object', keys: new Set() });
       expectKey = true;
     } else if (c === '[') {
-      stack.push({ kind: 'array', index: 0, path: childPath(stack[stack.length - 1]) });
+      stack.push({ kind: 'array', index: 0 });
     } else if (c === '}' || c === ']') {
       stack.pop();
     } else if (c === ',') {

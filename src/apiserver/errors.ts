@@ -57,7 +57,9 @@ export const unsupportedMediaType = (got: string, accepted: string[]) =>
 export const notAcceptable = (accepted: string[]) =>
   new StatusError(406, 'NotAcceptable', `only the following media types are accepted: ${accepted.join(', ')}`);
 
-export const tooLarge = (limit: number) => new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
+export const requestEntityTooLarge = (message: string) => new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: ${message}`);
+
+export const tooLarge = (limit: number) => requestEntityTooLarge(`limit is ${limit}`);
 
 export const unauthorized = () => new StatusError(401, 'Unauthorized', 'Unauthorized');
 

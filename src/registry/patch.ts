@@ -1,25 +1,42 @@
 // RFC 6902 JSON Patch and RFC 7386 JSON Merge Patch on plain JSON values. Both return new values and
-// throw PatchError (a 422/400 upstream) rather than leave anything half-applied.
+// throw PatchError (a 422/400 upstream) rather than leave anything half-applied. A JSON patch is held
+// to kube's bounds: at most 10,000 operations, and at most 3 MiB produced by `copy` operations, counted
+// before each copy is made (24 copies that each double a 1 KiB value would otherwise build 16 GiB).
+// Nothing here recurses over the document: a patch can nest a value far deeper than any body may.
+
+import { cloneJSON as clone, formatBytes, jsonSize, MAX_JSON_PATCH_COPY_BYTES, MAX_JSON_PATCH_OPERATIONS } from './limits.js';
+import { jsonEqual } from './meta.js';
 
 export class PatchError extends Error {}
 
+/** Too many operations: kube answers 413 for it, as for a body over the size limit. */
+export class PatchTooLargeError extends PatchError {}
+
 type JSONValue = null | boolean | number | string | JSONValue[] | { [k: string]: JSONValue };
 
-const clone = <T>(v: T): T => structuredClone(v);
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 // Own keys only: a member named "constructor" or "__proto__" is data, never the prototype's.
 const has = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k);
 const put = (o: Record<string, unknown>, k: string, v: unknown) => void Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
 
-/** RFC 7386: objects merge recursively, null deletes, anything else replaces. */
+/** RFC 7386: objects merge recursively, null deletes, anything else replaces. The target is copied once. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return clone(patch);
-  const out: Record<string, unknown> = isObject(target) ? clone(target) : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else put(out, k, mergePatch(has(out, k) ? out[k] : undefined, v));
+  const root: Record<string, unknown> = isObject(target) ? clone(target) : {};
+  const stack: [Record<string, unknown>, Record<string, unknown>][] = [[root, patch]];
+  while (stack.length) {
+    const [out, p] = stack.pop()!;
+    for (const [k, v] of Object.entries(p)) {
+      if (v === null) delete out[k];
+      else if (!isObject(v)) put(out, k, clone(v));
+      else {
+        const into = has(out, k) && isObject(out[k]) ? (out[k] as Record<string, unknown>) : {};
+        put(out, k, into);
+        stack.push([into, v]);
+      }
+    }
   }
-  return out;
+  return root;
 }
 
 function parsePointer(path: unknown): string[] {
@@ -91,17 +108,12 @@ function replace(doc: unknown, path: string, value: unknown): unknown {
   return doc;
 }
 
-const deepEqual = (a: unknown, b: unknown): boolean => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
-  return v;
-}
-
 /** RFC 6902. The input document is not modified. */
 export function jsonPatch(target: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw new PatchError('a JSON patch must be an array of operations');
+  if (ops.length > MAX_JSON_PATCH_OPERATIONS) throw new PatchTooLargeError(`The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${ops.length}`);
   let doc = clone(target) as unknown;
+  let copied = 0;
   ops.forEach((op, i) => {
     if (!isObject(op)) throw new PatchError(`operation ${i} is not an object`);
     if (typeof op.path !== 'string') throw new PatchError(`operation ${i} has no "path" string`);
@@ -129,11 +141,16 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
       case 'copy': {
         const from = op.from as string;
         if (typeof from !== 'string') throw new PatchError(`operation ${i} (copy) has no "from"`);
-        doc = add(doc, path, clone(getAt(doc, from)));
+        const value = getAt(doc, from);
+        copied += jsonSize(value, MAX_JSON_PATCH_COPY_BYTES - copied);
+        if (copied > MAX_JSON_PATCH_COPY_BYTES) {
+          throw new PatchError(`unable to complete the copy of operation ${i}: the values copied by this patch would exceed the limit of ${formatBytes(MAX_JSON_PATCH_COPY_BYTES)}`);
+        }
+        doc = add(doc, path, clone(value));
         break;
       }
       case 'test':
-        if (!deepEqual(getAt(doc, path), op.value)) throw new PatchError(`testing value ${path} failed`);
+        if (!jsonEqual(getAt(doc, path), op.value)) throw new PatchError(`testing value ${path} failed`);
         break;
       default:
         throw new PatchError(`unexpected kind of operation: ${JSON.stringify(op.op)}`);

@@ -17,6 +17,7 @@ import {
   invalid,
   notFound,
   StatusError,
+  requestEntityTooLarge,
   unsupportedMediaType,
 } from '../apiserver/errors.js';
 import {
@@ -32,7 +33,8 @@ import {
 import { WatcherOverflowError } from '../storage/errors.js';
 import { apply as applyFields, ApplyBadRequestError, ApplyConflictError, recordUpdate } from './fieldmanager/index.js';
 import { generateNameSuffix, jsonEqual, rfc3339 } from './meta.js';
-import { jsonPatch, mergePatch, PatchError } from './patch.js';
+import { cloneJSON, formatBytes, MAX_NESTING_DEPTH, MAX_OBJECT_BYTES, nestsDeeperThan } from './limits.js';
+import { jsonPatch, mergePatch, PatchError, PatchTooLargeError } from './patch.js';
 import {
   matchesFields,
   matchesLabels,
@@ -139,9 +141,14 @@ export class ResourceStore {
     return obj;
   }
 
+  /** The bytes to store; refuses an object over the stored-object limit, on every write path. */
   private encode(obj: KubeObject): Uint8Array {
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
-    return Buffer.from(JSON.stringify({ ...obj, metadata }));
+    const bytes = Buffer.from(JSON.stringify({ ...obj, metadata }));
+    if (bytes.length > MAX_OBJECT_BYTES) {
+      throw requestEntityTooLarge(`the ${this.def.kind} "${obj.metadata.name ?? ''}" would be ${formatBytes(bytes.length)} when stored, over the limit of ${formatBytes(MAX_OBJECT_BYTES)} for one object`);
+    }
+    return bytes;
   }
 
   // ---- reads ----
@@ -358,7 +365,7 @@ export class ResourceStore {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
     const obj = body as KubeObject;
     if (obj.apiVersion !== API_VERSION || obj.kind !== this.def.kind) {
-      if (!obj.kind || !obj.apiVersion) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body).slice(0, 200)}'`);
+      if (!obj.kind || !obj.apiVersion) throw badRequest(`Object 'Kind' is missing in '${preview(body)}'`);
       throw badRequest(`the object provided is unrecognized (expected ${API_VERSION}, Kind=${this.def.kind}, got ${obj.apiVersion}, Kind=${obj.kind})`);
     }
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
@@ -391,6 +398,7 @@ export class ResourceStore {
       defaultAndValidate(this.def, obj); // defaults only: the errors are judged after mutation
       const mutated = await ctx.admission.mutate(this.attributes(op, obj, old, ctx, subresource));
       if (mutated && mutated !== obj) {
+        if (nestsDeeperThan(mutated)) throw invalid(GROUP, this.def.kind, obj.metadata.name ?? '', [{ type: 'FieldValueInvalid', field: '', message: `a mutating webhook's patch nests the object deeper than the limit of ${MAX_NESTING_DEPTH} levels` }]);
         obj = mutated;
         pruneUnknownFields(this.def, obj); // a webhook cannot add fields the schema does not know
       }
@@ -437,10 +445,11 @@ export class ResourceStore {
     this.prepareForCreate(obj);
     const admitted = await this.admit(obj, undefined, ctx, 'CREATE');
     let stored = recordUpdate(undefined, admitted, this.fieldOptions(ctx.fieldManager));
+    let bytes = this.encode(stored); // before a dry run returns too: it must refuse what the write would
     if (ctx.dryRun) return stored;
     for (let attempt = 0; ; attempt++) {
       try {
-        const kv = await this.storage.create(this.key(ns, stored.metadata.name!), this.encode(stored));
+        const kv = await this.storage.create(this.key(ns, stored.metadata.name!), bytes);
         stored.metadata.resourceVersion = String(kv.modRevision); // what decode(kv) would give, without parsing it back
         return stored;
       } catch (e) {
@@ -448,6 +457,7 @@ export class ResourceStore {
         // kube retries a generated name a few times before giving up.
         if (!generated || attempt >= 7) throw alreadyExists(this.ref, stored.metadata.name!);
         stored = { ...stored, metadata: { ...stored.metadata, name: generatedName(stored.metadata.generateName!) } };
+        bytes = this.encode(stored);
       }
     }
   }
@@ -476,7 +486,7 @@ export class ResourceStore {
   private prepareForUpdate(obj: KubeObject, old: KubeObject, subresource?: 'status'): KubeObject {
     let next: KubeObject;
     if (subresource === 'status') {
-      next = { ...structuredClone(old), status: obj.status };
+      next = { ...cloneJSON(old), status: obj.status };
       if (next.status === undefined) delete next.status;
       next.metadata.managedFields = obj.metadata.managedFields ?? old.metadata.managedFields;
     } else {
@@ -518,9 +528,10 @@ export class ResourceStore {
       const { next, pinned } = await mutate(current);
       if (!current) {
         // Only server-side apply creates through PATCH.
+        const bytes = this.encode(next);
         if (ctx.dryRun) return { object: next, created: true };
         try {
-          return { object: this.decode(await this.storage.create(key, this.encode(next))), created: true };
+          return { object: this.decode(await this.storage.create(key, bytes)), created: true };
         } catch (e) {
           if (e instanceof AlreadyExistsError && attempt < MAX_CAS_RETRIES) continue;
           throw e;
@@ -530,13 +541,14 @@ export class ResourceStore {
       // The finalizers are gone from an object being deleted: the update completes the deletion.
       const finishDelete = !!next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length);
       if (!finishDelete && jsonEqual(withoutVolatile(next), withoutVolatile(current))) return { object: current, created: false };
+      const bytes = finishDelete ? undefined : this.encode(next);
       if (ctx.dryRun) return { object: next, created: false };
       try {
-        if (finishDelete) {
+        if (!bytes) {
           await this.storage.delete(key, kv!.modRevision);
           return { object: next, created: false };
         }
-        return { object: this.decode(await this.storage.update(key, this.encode(next), kv!.modRevision)), created: false };
+        return { object: this.decode(await this.storage.update(key, bytes, kv!.modRevision)), created: false };
       } catch (e) {
         if (e instanceof ConflictError || e instanceof NotFoundError) {
           if (pinned) throw conflict(this.ref, name);
@@ -557,7 +569,7 @@ export class ResourceStore {
     }
     const { object } = await this.guaranteedUpdate(ns, name, ctx, async (current) => {
       if (!current) throw notFound(this.ref, name);
-      return { next: await this.updatePipeline(structuredClone(obj), current, ctx, subresource), pinned: true };
+      return { next: await this.updatePipeline(cloneJSON(obj), current, ctx, subresource), pinned: true };
     });
     return object;
   }
@@ -579,9 +591,12 @@ export class ResourceStore {
       try {
         patched = type === 'json' ? jsonPatch(current, body) : mergePatch(current, body);
       } catch (e) {
-        if (e instanceof PatchError) throw new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${e.message}`);
+        if (e instanceof PatchTooLargeError) throw requestEntityTooLarge(e.message);
+        if (e instanceof PatchError) throw patchRejected(e.message);
         throw e;
       }
+      // A JSON patch can nest what it copies into itself; nothing recursive may see that.
+      if (nestsDeeperThan(patched)) throw patchRejected(`the patched object nests objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels`);
       const obj = this.checkBody(patched, ns, name);
       // A patch may pin the resourceVersion (optimistic concurrency); otherwise it applies to the latest.
       const pinned = !!obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current.metadata.resourceVersion;
@@ -599,7 +614,7 @@ export class ResourceStore {
     return this.guaranteedUpdate(ns, name, ctx, async (current) => {
       let merged: KubeObject;
       try {
-        merged = applyFields(current, structuredClone(applied), opts);
+        merged = applyFields(current, cloneJSON(applied), opts);
       } catch (e) {
         if (e instanceof ApplyConflictError) throw applyConflict(this.ref, name, e);
         if (e instanceof ApplyBadRequestError) throw badRequest(e.message);
@@ -642,7 +657,7 @@ export class ResourceStore {
         if (current.metadata.finalizers?.length) {
           // Finalizers hold the object: mark it, and the last finalizer removed completes the delete.
           if (current.metadata.deletionTimestamp) return { object: current, deleted: false };
-          const next = structuredClone(current);
+          const next = cloneJSON(current);
           next.metadata.deletionTimestamp = rfc3339();
           next.metadata.deletionGracePeriodSeconds = 0;
           if (ctx.dryRun) return { object: next, deleted: false };
@@ -675,6 +690,11 @@ export class ResourceStore {
     return { ...list, items };
   }
 }
+
+const patchRejected = (why: string) => new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${why}`);
+
+/** The start of a body's JSON for a message: bodies are depth-checked, so stringify is safe; 200 characters are enough. */
+const preview = (body: unknown) => JSON.stringify(body).slice(0, 200);
 
 /** kube's SimpleNameGenerator: the prefix is cut to 58 characters so the name fits in 63. */
 const generatedName = (prefix: string) => `${prefix.slice(0, 58)}${generateNameSuffix()}`;
@@ -713,9 +733,14 @@ function withoutVolatile(o: KubeObject): KubeObject {
   return { ...o, metadata: { ...metadata, managedFields: managedFields?.map(({ time: _t, ...e }) => e) } as KubeObject['metadata'] };
 }
 
+/** Revisions are int64 in storage (SQLite's INTEGER, etcd's int64). */
+const MAX_REVISION = 2n ** 63n - 1n;
+
 function parseRevision(rv: string): Revision {
-  if (!/^[0-9]+$/.test(rv)) throw badRequest(`Invalid value: "${rv}": resourceVersion must be a decimal number`);
-  return BigInt(rv);
+  if (!/^[0-9]+$/.test(rv)) throw badRequest(`Invalid value: "${rv.slice(0, 100)}": resourceVersion must be a decimal number`);
+  const n = BigInt(rv);
+  if (n > MAX_REVISION) throw badRequest(`Invalid value: "${rv.slice(0, 100)}": resourceVersion is out of range`);
+  return n;
 }
 
 function tooLargeResourceVersion(requested: Revision, current: Revision): StatusError {
@@ -733,9 +758,9 @@ function encodeContinue(rv: Revision, lastKeySuffix: string): string {
 function decodeContinue(token: string): { rv: Revision; start: string } {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: string; rv?: number; start?: string };
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || !t.start.endsWith('\u0000')) throw new Error('bad token');
+    if (t.v !== 'meta.k8s.io/v1' || !Number.isSafeInteger(t.rv) || typeof t.start !== 'string' || !t.start.endsWith('\u0000')) throw new Error('bad token');
     if (t.start.includes('..') || t.start.startsWith('/')) throw new Error('bad token');
-    return { rv: BigInt(t.rv), start: t.start.slice(0, -1) };
+    return { rv: BigInt(t.rv as number), start: t.start.slice(0, -1) };
   } catch {
     throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
   }

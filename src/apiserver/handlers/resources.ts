@@ -15,6 +15,7 @@ import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusE
 import { negotiateObject, SERVED_OBJECT_TYPES, type ObjectOutput } from '../negotiation.js';
 import type { RequestInfo } from '../request-info.js';
 import { partialObjectMetadata, toTable, type IncludeObject } from '../tables.js';
+import { warningHeaders } from '../warnings.js';
 
 /** Serves a source's artifact; the artifact store arrives with the source reconcilers. */
 export interface ArtifactServer {
@@ -54,6 +55,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
     if (name !== undefined && ns === undefined) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    includeObject(query); // checked before any write, so a bad value cannot fail a committed one's answer
 
     switch (info.verb) {
       case 'get': {
@@ -77,7 +79,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         const ctx = writeContext(req, query, o.admission);
         const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
         const obj = await store.create(ns, body, ctx);
-        return sendObject(res, 201, store, obj, out, query, ctx.warnings);
+        return sendWritten(res, 201, store, obj, out, query, ctx.warnings, o.log);
       }
       case 'update': {
         if (name === undefined || sub === 'artifact') throw methodNotAllowed(req.method, info.path);
@@ -85,7 +87,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         const ctx = writeContext(req, query, o.admission);
         const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
         const obj = await store.update(ns!, name, body, ctx, sub === 'status' ? 'status' : undefined);
-        return sendObject(res, 200, store, obj, out, query, ctx.warnings);
+        return sendWritten(res, 200, store, obj, out, query, ctx.warnings, o.log);
       }
       case 'patch': {
         if (name === undefined || sub === 'artifact') throw methodNotAllowed(req.method, info.path);
@@ -101,7 +103,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         const body = type === 'apply' ? parseYAML(raw) : type === 'strategic' ? null : parseJSON(raw);
         if (type === 'merge' && ctx.fieldValidation !== 'Ignore') ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
         const { object, created } = await store.patch(ns!, name, type, body, ctx, { force, subresource: sub === 'status' ? 'status' : undefined });
-        return sendObject(res, created ? 201 : 200, store, object, out, query, ctx.warnings);
+        return sendWritten(res, created ? 201 : 200, store, object, out, query, ctx.warnings, o.log);
       }
       case 'delete': {
         if (name === undefined || sub) throw methodNotAllowed(req.method, info.path);
@@ -109,7 +111,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         const ctx = writeContext(req, query, o.admission);
         const opts = await deleteOptions(req, query, o.maxBodyBytes, ctx);
         const { object } = await store.delete(ns!, name, opts, ctx);
-        return sendObject(res, 200, store, object, out, query, ctx.warnings);
+        return sendWritten(res, 200, store, object, out, query, ctx.warnings, o.log);
       }
       case 'deletecollection': {
         if (sub) throw methodNotAllowed(req.method, info.path);
@@ -117,7 +119,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         const ctx = writeContext(req, query, o.admission);
         const opts = await deleteOptions(req, query, o.maxBodyBytes, ctx);
         const list = await store.deleteCollection(ns, listQuery(query), opts, ctx);
-        return sendList(res, store, list, out, query, ctx.warnings);
+        return afterWrite(res, 200, list, o.log, () => sendList(res, store, list, out, query, ctx.warnings));
       }
       default:
         throw methodNotAllowed(req.method, info.path);
@@ -145,10 +147,17 @@ function parseBool(v: string | null, name: string): boolean | undefined {
   throw badRequest(`${name}: Invalid value: "${v}": must be a boolean`);
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+/** Past this a limit or a timeout means "no bound" here: SQLite and timers take 32-bit values. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/** kube's query integers are int64: anything else is a 400, never a float reaching storage. */
 function parseIntParam(v: string | null, name: string): number | undefined {
   if (v === null || v === '') return undefined;
-  if (!/^-?\d+$/.test(v)) throw badRequest(`${name}: Invalid value: "${v}": must be an integer`);
-  return Number(v);
+  if (!/^-?\d{1,30}$/.test(v) || BigInt(v) > INT64_MAX || BigInt(v) < -INT64_MAX - 1n) {
+    throw badRequest(`${name}: Invalid value: "${v.slice(0, 100)}": must be a 64-bit integer`);
+  }
+  return Math.max(-INT32_MAX, Math.min(INT32_MAX, Number(v)));
 }
 
 function listQuery(q: URLSearchParams) {
@@ -187,12 +196,32 @@ async function deleteOptions(req: Request, q: URLSearchParams, limit: number, ct
       if (body.dryRun.length) ctx.dryRun = true;
     }
   }
+  checkDeleteOptions(body);
   const pre = body.preconditions as DeleteOptions['preconditions'];
   return {
     propagationPolicy: (q.get('propagationPolicy') ?? (body.propagationPolicy as string | undefined)) || undefined,
     gracePeriodSeconds: parseIntParam(q.get('gracePeriodSeconds'), 'gracePeriodSeconds') ?? (body.gracePeriodSeconds as number | undefined),
-    preconditions: pre && typeof pre === 'object' ? pre : undefined,
+    preconditions: pre ?? undefined,
   };
+}
+
+/** The types DeleteOptions' fields decode to in kube: anything else is the 400 its decoder gives. */
+function checkDeleteOptions(body: Record<string, unknown>): void {
+  const wrong = (field: string, type: string, v: unknown) =>
+    badRequest(`DeleteOptions.${field}: Invalid value: must be ${type}, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`);
+  const isType = (v: unknown, t: string) => v === undefined || v === null || typeof v === t;
+  for (const f of ['propagationPolicy', 'kind', 'apiVersion'] as const) if (!isType(body[f], 'string')) throw wrong(f, 'a string', body[f]);
+  if (!isType(body.orphanDependents, 'boolean')) throw wrong('orphanDependents', 'a boolean', body.orphanDependents);
+  const g = body.gracePeriodSeconds;
+  if (g !== undefined && g !== null && !Number.isSafeInteger(g)) throw wrong('gracePeriodSeconds', 'an integer', g);
+  if (body.dryRun !== undefined && body.dryRun !== null && (!Array.isArray(body.dryRun) || body.dryRun.some((d) => typeof d !== 'string'))) throw wrong('dryRun', 'a list of strings', body.dryRun);
+  const pre = body.preconditions;
+  if (pre === undefined || pre === null) return;
+  if (typeof pre !== 'object' || Array.isArray(pre)) throw wrong('preconditions', 'an object', pre);
+  for (const f of ['uid', 'resourceVersion'] as const) {
+    const v = (pre as Record<string, unknown>)[f];
+    if (!isType(v, 'string')) throw wrong(`preconditions.${f}`, 'a string', v);
+  }
 }
 
 function includeObject(q: URLSearchParams): IncludeObject {
@@ -202,8 +231,33 @@ function includeObject(q: URLSearchParams): IncludeObject {
 }
 
 function setWarnings(res: Response, warnings: string[] = []): void {
-  const uniq = [...new Set(warnings)];
-  if (uniq.length) res.setHeader('Warning', uniq.map((w) => `299 - ${JSON.stringify(w.replace(/[\r\n]+/g, ' '))}`));
+  const headers = warningHeaders(warnings);
+  if (headers.length) res.setHeader('Warning', headers);
+}
+
+/**
+ * The answer to a write that is already committed: whatever goes wrong while rendering it (a
+ * header, a table, YAML) is logged and the client still gets the outcome, as plain JSON.
+ */
+function afterWrite(res: Response, code: number, obj: unknown, log: Logger, render: () => void): void {
+  try {
+    render();
+  } catch (err) {
+    log.error('rendering the response to a committed write failed; answering with plain JSON', { err });
+    if (res.headersSent) return void res.end();
+    try {
+      res.removeHeader('Warning');
+      res.status(code).setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(obj));
+    } catch (again) {
+      log.error('answering a committed write failed', { err: again });
+      res.end();
+    }
+  }
+}
+
+function sendWritten(res: Response, code: number, store: ResourceStore, obj: KubeObject, out: ObjectOutput, q: URLSearchParams, warnings: string[], log: Logger): void {
+  afterWrite(res, code, obj, log, () => sendObject(res, code, store, obj, out, q, warnings));
 }
 
 function send(res: Response, code: number, body: unknown, out: ObjectOutput): void {
@@ -242,7 +296,8 @@ async function serveWatch(req: Request, res: Response, store: ResourceStore, ns:
   if (name !== undefined) fieldSelector = fieldSelector ? `${fieldSelector},metadata.name=${name}` : `metadata.name=${name}`;
   const timeoutSeconds = parseIntParam(q.get('timeoutSeconds'), 'timeoutSeconds');
   const min = o.minRequestTimeoutSeconds;
-  const seconds = timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds : min + Math.random() * min;
+  // Timers hold 32-bit milliseconds; a longer timeout (kube takes int64) is as good as forever.
+  const seconds = Math.min(timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds : min + Math.random() * min, INT32_MAX / 1000);
 
   const abort = new AbortController();
   const events = await store.watch(

@@ -11,6 +11,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { StatusError } from '../../apiserver/errors.js';
 import type { ResourceStore, WriteContext } from '../../registry/store.js';
+import { cloneJSON } from '../../registry/limits.js';
 import { Conditions, READY, RECONCILING, STALLED } from './conditions.js';
 import { ReconcileError, StallingError, WaitingError } from './errors.js';
 import { WorkQueue } from './queue.js';
@@ -187,7 +188,7 @@ export class Controller {
 
     const generation = obj.metadata.generation ?? 0;
     const previous = (obj.status ?? {}) as Record<string, unknown>;
-    const status: Record<string, unknown> = structuredClone(previous);
+    const status: Record<string, unknown> = cloneJSON(previous);
     const conditions = new Conditions(previous.conditions as never, generation);
     const requestedAt = obj.metadata.annotations?.[REQUESTED_AT];
     if (requestedAt) status.lastHandledReconcileAt = requestedAt;

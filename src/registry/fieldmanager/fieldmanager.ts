@@ -7,6 +7,7 @@ import { FieldSet } from './field-set.js';
 import { capUpdateManagers, decodeManagedFields, encodeManagedFields, managerId, type Manager, type Managers } from './managed-fields.js';
 import { compareStrings, goJSON, isObject, pathString } from './path.js';
 import { compare, isSame, merge, removeItems, rootSchema, toFieldSet, TRACKED_METADATA, TypedError, type Comparison } from './typed.js';
+import { cloneJSON } from '../limits.js';
 
 export interface ManagerOptions {
   /** The kind's whole-object schema (ResourceDefinition.schema). */
@@ -186,7 +187,7 @@ function assemble(live: KubeObject | undefined, applied: KubeObject, next: Obj, 
     else if (Object.hasOwn(next, k)) out[k] = next[k];
   }
   for (const [k, v] of Object.entries(next)) if (!(k in out)) out[k] = v;
-  return structuredClone(out) as KubeObject;
+  return cloneJSON(out) as KubeObject;
 }
 
 function setManaged(obj: KubeObject, managers: Managers): void {
@@ -241,7 +242,7 @@ function lastAppliedFields(c: Ctx, live: KubeObject | undefined): FieldSet | und
 function syncLastApplied(obj: KubeObject, applied: KubeObject): void {
   const annotations = obj.metadata.annotations;
   if (!annotations?.[LAST_APPLIED]) return;
-  const config = structuredClone(applied);
+  const config = cloneJSON(applied);
   if (isObject(config.metadata?.annotations)) delete config.metadata.annotations[LAST_APPLIED];
   // Go's JSON encoder: sorted keys, trailing newline.
   annotations[LAST_APPLIED] = `${goJSON(config)}\n`;
@@ -298,7 +299,7 @@ function decodeOrEmpty(mf: unknown): Managers {
  * them, and then nothing is tracked until the next apply); /status writes cannot touch them.
  */
 export function recordUpdate(live: KubeObject | undefined, updated: KubeObject, o: ManagerOptions & { manager: string }): KubeObject {
-  const out = structuredClone(updated);
+  const out = cloneJSON(updated);
   out.metadata ??= {};
   delete out.metadata.managedFields;
   const requested = updated.metadata?.managedFields;

@@ -1,0 +1,97 @@
+// The bounds every request is held to, so that no body, patch or stored object can exhaust the
+// stack, the heap or the disk. kube-apiserver's values where they fit this runtime; where they do not
+// (nesting), the reason is given beside the number.
+
+/**
+ * Deepest nesting of objects and arrays a body, a patch result or a stored object may have.
+ * kube's decoder allows 10,000 levels because Go stacks grow; here V8's own recursive code runs on a
+ * ~1 MB stack (measured on Node 20: JSON.stringify fails near 4,100 levels, js-yaml's parser near
+ * 1,640 and its dumper near 2,300), and JSON.stringify runs on every stored object and response. 1,000
+ * levels keeps a safe margin under all of them; no real manifest nests more than a few dozen.
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/**
+ * Largest stored object, as encoded JSON: etcd's default request limit (1.5 MiB), which is what bounds
+ * an object in kube-apiserver too. Checked on every write path before anything is stored.
+ */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+/** kube's maxJSONPatchOperations. */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+
+/** kube's JSONPatchMaxCopyBytes: what `copy` (and `add`) operations of one patch may produce in total. */
+export const MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024;
+
+const isContainer = (v: unknown): v is object => v !== null && typeof v === 'object';
+
+/** Whether `v` nests objects/arrays deeper than `max` levels (a scalar is depth 0), without recursion. */
+export function nestsDeeperThan(v: unknown, max: number = MAX_NESTING_DEPTH): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, depth] = stack.pop()!;
+    if (!isContainer(x)) continue;
+    if (depth + 1 > max) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x)) if (isContainer(c)) stack.push([c, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * Bytes `v` takes as JSON, counted without building the text, stopping once past `stopAbove` (the
+ * count returned is then only known to exceed it). Strings count their UTF-8 length plus quotes, an
+ * approximation of escaping that never undercounts what matters here: growth.
+ */
+export function jsonSize(v: unknown, stopAbove = Infinity): number {
+  let n = 0;
+  const stack: unknown[] = [v];
+  while (stack.length && n <= stopAbove) {
+    const x = stack.pop();
+    if (typeof x === 'string') n += Buffer.byteLength(x) + 2;
+    else if (typeof x === 'number' || typeof x === 'boolean') n += String(x).length;
+    else if (x === null || x === undefined) n += 4;
+    else if (Array.isArray(x)) {
+      n += 2 + Math.max(0, x.length - 1);
+      for (const c of x) stack.push(c);
+    } else if (typeof x === 'object') {
+      const keys = Object.keys(x);
+      n += 2 + Math.max(0, keys.length - 1);
+      for (const k of keys) {
+        n += Buffer.byteLength(k) + 3;
+        stack.push((x as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return n;
+}
+
+/** A deep copy of a JSON value, without recursion (structuredClone recurses natively and fails near 1,900 levels). */
+export function cloneJSON<T>(v: T): T {
+  if (!isContainer(v)) return v;
+  const root: unknown = Array.isArray(v) ? new Array(v.length) : {};
+  const stack: [object, Record<string, unknown> | unknown[]][] = [[v, root as Record<string, unknown>]];
+  while (stack.length) {
+    const [src, dst] = stack.pop()!;
+    const copy = (k: string | number, c: unknown) => {
+      let out: unknown = c;
+      if (isContainer(c)) {
+        out = Array.isArray(c) ? new Array(c.length) : {};
+        stack.push([c, out as Record<string, unknown>]);
+      }
+      // defineProperty: a key named "__proto__" is data, never the prototype.
+      if (Array.isArray(dst)) dst[k as number] = out;
+      else Object.defineProperty(dst, k, { value: out, writable: true, enumerable: true, configurable: true });
+    };
+    if (Array.isArray(src)) src.forEach((c, i) => copy(i, c));
+    else for (const [k, c] of Object.entries(src)) if (c !== undefined) copy(k, c);
+  }
+  return root as T;
+}
+
+const MiB = 1024 * 1024;
+/** `1.5 MiB`, `3 MiB`, `512 KiB`: how limits are named in messages. */
+export function formatBytes(n: number): string {
+  if (n >= MiB) return `${+(n / MiB).toFixed(2)} MiB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(2)} KiB`;
+  return `${n} bytes`;
+}
