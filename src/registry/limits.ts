@@ -27,12 +27,29 @@ const isContainer = (v: unknown): v is object => v !== null && typeof v === 'obj
 
 /** Whether `v` nests objects/arrays deeper than `max` levels (a scalar is depth 0), without recursion. */
 export function nestsDeeperThan(v: unknown, max: number = MAX_NESTING_DEPTH): boolean {
-  const stack: [unknown, number][] = [[v, 0]];
-  while (stack.length) {
-    const [x, depth] = stack.pop()!;
-    if (!isContainer(x)) continue;
-    if (depth + 1 > max) return true;
-    for (const c of Array.isArray(x) ? x : Object.values(x)) if (isContainer(c)) stack.push([c, depth + 1]);
+  if (!isContainer(v)) return false;
+  // Two parallel stacks: this runs on every write, and tuples would allocate per container.
+  const values: object[] = [v];
+  const depths: number[] = [1];
+  while (values.length) {
+    const x = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    if (Array.isArray(x)) {
+      for (const c of x)
+        if (isContainer(c)) {
+          values.push(c);
+          depths.push(depth + 1);
+        }
+    } else {
+      for (const k in x) {
+        const c = (x as Record<string, unknown>)[k];
+        if (isContainer(c)) {
+          values.push(c);
+          depths.push(depth + 1);
+        }
+      }
+    }
   }
   return false;
 }

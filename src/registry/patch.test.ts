@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonPatch, mergePatch, PatchError } from './patch.js';
+import { jsonPatch, mergePatch, PatchError, PatchTooLargeError } from './patch.js';
 
 function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object') {
@@ -150,5 +150,42 @@ describe('mergePatch (RFC 7386)', () => {
 
   it('"constructor" in the patch is an ordinary member', () => {
     assert.deepEqual(mergePatch({}, { constructor: { a: 1 } }), { constructor: { a: 1 } });
+  });
+});
+
+describe('patch bounds', () => {
+  it('refuses more than 10,000 operations before applying any', () => {
+    const ops = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '', value: {} }));
+    assert.throws(() => jsonPatch({}, ops), (e: unknown) => e instanceof PatchTooLargeError && /maximum operations in a JSON patch is 10000, got 10001/.test((e as Error).message));
+    assert.doesNotThrow(() => jsonPatch({}, ops.slice(0, 10_000)));
+  });
+  it('stops copies that double a value before they are made: 24 doublings of 1 KiB', () => {
+    const ops: unknown[] = [{ op: 'add', path: '/v', value: ['x'.repeat(1024)] }];
+    for (let i = 0; i < 24; i++) ops.push({ op: 'copy', from: '/v', path: '/v/-' });
+    const before = process.memoryUsage().heapUsed;
+    assert.throws(() => jsonPatch({}, ops), (e: unknown) => e instanceof PatchError && /exceed the limit of 3 MiB/.test((e as Error).message));
+    assert.ok(process.memoryUsage().heapUsed - before < 64 << 20, 'no large intermediate value was built');
+  });
+  it('a copy chain under 3 MiB applies', () => {
+    const ops: unknown[] = [{ op: 'add', path: '/v', value: ['x'.repeat(1024)] }];
+    for (let i = 0; i < 10; i++) ops.push({ op: 'copy', from: '/v', path: '/v/-' });
+    const out = jsonPatch({}, ops) as { v: unknown[] };
+    assert.equal(JSON.stringify(out).length > 1024 * 1024, true);
+  });
+  it('copies into itself build deep values without recursion; test compares them', () => {
+    const ops: unknown[] = [{ op: 'add', path: '/v', value: [] }];
+    let path = '/v';
+    for (let i = 0; i < 3000; i++) {
+      ops.push({ op: 'add', path: `${path}/-`, value: [] });
+      path += '/0';
+    }
+    const out = jsonPatch({}, ops);
+    assert.doesNotThrow(() => jsonPatch(out, [{ op: 'test', path: '', value: out }]));
+  });
+  it('merge patch merges 50,000 levels deep without recursion', () => {
+    const deep = JSON.parse('{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000));
+    const out = mergePatch({ b: 1 }, deep) as Record<string, unknown>;
+    assert.equal(out.b, 1);
+    assert.ok('a' in out);
   });
 });

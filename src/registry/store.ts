@@ -143,6 +143,12 @@ export class ResourceStore {
 
   /** The bytes to store; refuses an object over the stored-object limit, on every write path. */
   private encode(obj: KubeObject): Uint8Array {
+    // Checked here, with managedFields computed: they nest a few levels deeper than the fields they
+    // record, and a stored object must be deep enough to be sent back whole (GET, then PUT).
+    if (nestsDeeperThan(obj)) {
+      const why = `the object would nest objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels once stored (metadata.managedFields nests about 6 levels deeper than the fields it records)`;
+      throw new StatusError(422, 'Invalid', `${this.def.kind}.${GROUP} "${obj.metadata.name ?? ''}" is invalid: ${why}`, { name: obj.metadata.name, group: GROUP, kind: this.def.kind, causes: [{ reason: 'FieldValueInvalid', message: why }] });
+    }
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
     const bytes = Buffer.from(JSON.stringify({ ...obj, metadata }));
     if (bytes.length > MAX_OBJECT_BYTES) {

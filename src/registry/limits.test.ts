@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cloneJSON, formatBytes, jsonSize, nestsDeeperThan } from './limits.js';
+
+const nested = (n: number): unknown => JSON.parse('['.repeat(n) + ']'.repeat(n));
+
+describe('nestsDeeperThan', () => {
+  it('counts objects and arrays, not scalars', () => {
+    assert.equal(nestsDeeperThan(1, 0), false);
+    assert.equal(nestsDeeperThan({}, 0), true);
+    assert.equal(nestsDeeperThan({}, 1), false);
+    assert.equal(nestsDeeperThan({ a: [{ b: 'x' }] }, 3), false);
+    assert.equal(nestsDeeperThan({ a: [{ b: 'x' }] }, 2), true);
+    assert.equal(nestsDeeperThan({ a: 1, b: { c: { d: {} } } }, 3), true);
+  });
+  it('walks a million levels without recursion', () => {
+    const deep = nested(1_000_000);
+    assert.equal(nestsDeeperThan(deep, 1000), true);
+    assert.equal(nestsDeeperThan(nested(1000), 1000), false);
+    assert.equal(nestsDeeperThan(nested(1001), 1000), true);
+  });
+});
+
+describe('jsonSize', () => {
+  it('matches JSON.stringify for ASCII values', () => {
+    for (const v of [{ a: 1, b: [true, null, 'xy'] }, [], {}, 'abc', 12.5, { k: { j: [] } }]) assert.equal(jsonSize(v), JSON.stringify(v).length, JSON.stringify(v));
+  });
+  it('stops counting once past the bound', () => {
+    const big = Array.from({ length: 100_000 }, () => 'x'.repeat(100));
+    const n = jsonSize(big, 1000);
+    assert.ok(n > 1000 && n < 200_000, String(n)); // the array's commas, one string: not 10 MB of them
+  });
+});
+
+describe('cloneJSON', () => {
+  it('copies deeply and independently', () => {
+    const v = { a: [1, { b: 'c' }], d: null, e: { f: true } };
+    const c = cloneJSON(v);
+    assert.deepEqual(c, v);
+    (c.a[1] as { b: string }).b = 'changed';
+    assert.equal((v.a[1] as { b: string }).b, 'c');
+  });
+  it('keeps "__proto__" as data', () => {
+    const v = JSON.parse('{"__proto__":{"polluted":1}}');
+    const c = cloneJSON(v) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(c), ['__proto__']);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(c), Object.prototype);
+  });
+  it('clones nesting deeper than structuredClone can', () => {
+    const deep = nested(50_000);
+    assert.throws(() => structuredClone(deep), RangeError);
+    let c = cloneJSON(deep) as unknown[];
+    let n = 0;
+    while (c.length) {
+      c = c[0] as unknown[];
+      n++;
+    }
+    assert.equal(n, 49_999);
+  });
+});
+
+it('formatBytes names limits the way messages do', () => {
+  assert.equal(formatBytes(1.5 * 1024 * 1024), '1.5 MiB');
+  assert.equal(formatBytes(3 * 1024 * 1024), '3 MiB');
+  assert.equal(formatBytes(2048), '2 KiB');
+  assert.equal(formatBytes(12), '12 bytes');
+});
