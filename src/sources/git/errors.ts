@@ -1,6 +1,8 @@
-// Turns whatever isomorphic-git, node:http or TLS threw into a GitRemoteError with a reason the
-// reconciler can act on and a message a user can act on. URLs in messages never carry credentials.
+// Turns whatever isomorphic-git, our upload-pack client, node:http or TLS threw into a GitRemoteError
+// with a reason the reconciler can act on and a message a user can act on (a FetchLimitError passes
+// through as it is). URLs in messages never carry credentials.
 
+import { FetchLimitError } from './limits.js';
 import { GitRemoteError } from './types.js';
 
 const TLS_CODES = new Set([
@@ -41,18 +43,21 @@ export function sshUnsupported(url: string): GitRemoteError {
   );
 }
 
-export function toRemoteError(err: unknown, url: string, action = 'fetch'): GitRemoteError {
-  if (err instanceof GitRemoteError) return err;
+/** A response other than 200 from the remote. */
+export function httpStatusError(status: number, statusMessage: string, url: string, action = 'fetch'): GitRemoteError {
+  const where = redactUrl(url);
+  const text = `${status} ${statusMessage}`.trim();
+  if (status === 401 || status === 403) return new GitRemoteError(`failed to ${action} ${where}: authentication failed (HTTP ${text}); check the credentials in the secret`, 'AuthenticationFailed');
+  if (status === 404) return new GitRemoteError(`failed to ${action} ${where}: repository not found (HTTP ${text})`, 'NotFound');
+  return new GitRemoteError(`failed to ${action} ${where}: the server answered HTTP ${text}`, 'Unreachable');
+}
+
+export function toRemoteError(err: unknown, url: string, action = 'fetch'): GitRemoteError | FetchLimitError {
+  if (err instanceof GitRemoteError || err instanceof FetchLimitError) return err;
   const e = err as { code?: string; name?: string; message?: string; data?: { statusCode?: number; statusMessage?: string; response?: string } };
   const where = redactUrl(url);
   const code = e?.code ?? '';
-  if (code === 'HttpError') {
-    const status = e.data?.statusCode ?? 0;
-    const text = `${status} ${e.data?.statusMessage ?? ''}`.trim();
-    if (status === 401 || status === 403) return new GitRemoteError(`failed to ${action} ${where}: authentication failed (HTTP ${text}); check the credentials in the secret`, 'AuthenticationFailed');
-    if (status === 404) return new GitRemoteError(`failed to ${action} ${where}: repository not found (HTTP ${text})`, 'NotFound');
-    return new GitRemoteError(`failed to ${action} ${where}: the server answered HTTP ${text}`, 'Unreachable');
-  }
+  if (code === 'HttpError') return httpStatusError(e.data?.statusCode ?? 0, e.data?.statusMessage ?? '', url, action);
   if (code === 'SmartHttpError') return new GitRemoteError(`failed to ${action} ${where}: the URL does not serve a Git repository over smart HTTP`, 'NotFound');
   if (code === 'UnknownTransportError') return isSshUrl(url) ? sshUnsupported(url) : new GitRemoteError(`cannot fetch ${where}: only http:// and https:// URLs are supported`, 'Unsupported');
   if (code === 'UrlParseError') return new GitRemoteError(`cannot fetch ${where}: not a valid Git URL`, 'Invalid');

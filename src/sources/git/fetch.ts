@@ -1,21 +1,25 @@
-// Shallow fetch of exactly the resolved object into a bare cache repository, and the commit's tree
-// read straight from Git objects as archive entries (no checkout on disk).
+// Shallow fetch of exactly the resolved object into a bare cache repository (our upload-pack client,
+// its pack indexed as it streams, within the fetch limits), and the commit's tree read straight from
+// Git objects as archive entries (no checkout on disk).
 
-import fs from 'node:fs';
-import { rm } from 'node:fs/promises';
-import git from 'isomorphic-git';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UnsafePathError, type ArchiveEntry } from '../../artifacts/types.js';
 import { toRemoteError } from './errors.js';
+import { createSend } from './http.js';
+import { DEFAULT_LIMITS, type FetchLimits } from './limits.js';
 import { commitTree, ObjectNotFoundError, ObjectStore, parseTree, type TreeItem } from './objects.js';
-import { createHttpClient } from './http.js';
-import { splitUrlCredentials } from './remote.js';
+import { lsRemote, splitUrlCredentials } from './remote.js';
 import { GitRemoteError, type GitAuth, type GitRequestOptions, type ResolvedRef, type SkippedEntry } from './types.js';
+import { uploadPack, WantRefusedError, type UploadPackRequest } from './upload-pack.js';
 
+/** An empty bare repository, enough for git's own tools to read the cache (refs are never needed). */
 async function freshRepo(gitdir: string): Promise<void> {
   await rm(gitdir, { recursive: true, force: true });
-  await git.init({ fs, gitdir, bare: true });
-  // isomorphic-git's fetch insists on a refspec for the remote, even when fetching a bare SHA.
-  await git.setConfig({ fs, gitdir, path: 'remote.origin.fetch', value: '+refs/heads/*:refs/remotes/origin/*' });
+  await mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
+  await mkdir(join(gitdir, 'refs', 'heads'), { recursive: true });
+  await writeFile(join(gitdir, 'HEAD'), 'ref: refs/heads/main\n');
+  await writeFile(join(gitdir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
 }
 
 async function hasObjects(gitdir: string, ...oids: string[]): Promise<boolean> {
@@ -32,33 +36,44 @@ async function hasObjects(gitdir: string, ...oids: string[]): Promise<boolean> {
  * Makes `resolved.commit` (and the annotated tag object, for signature checks) present in the bare
  * repository `cacheDir`, which holds one fetched commit: nothing is fetched while it is that one.
  * Otherwise the cache starts over with one depth-1 fetch of exactly that object (git servers hand
- * out any reachable commit by SHA over smart HTTP). Shallow fetches cannot be incremental here
- * (isomorphic-git does not ask for thin packs, and without them git's upload-pack sends the whole
- * tree under `deepen` whatever the client has), so keeping older commits would only cost disk.
- * When the commit does not come (a server that refuses a SHA it does not advertise), it does what
- * Flux does for commit refs: a full fetch of the branch, or of all branches, then looks again.
- * One cacheDir per source; not for concurrent use.
+ * out any reachable commit by SHA over smart HTTP). Shallow fetches are not incremental here
+ * (without a thin pack, git's upload-pack sends the whole tree under `deepen` whatever the client
+ * has), so keeping older commits would only cost disk.
+ * When a server refuses a SHA it does not advertise ("not our ref"), it does what Flux does for
+ * commit refs: a full fetch of the branch, or of all branches, then looks again.
+ * `o.limits` bound what one fetch may bring (FetchLimitError past them). One cacheDir per source;
+ * not for concurrent use.
  */
-export async function fetchCommit(url: string, resolved: ResolvedRef, auth: GitAuth, cacheDir: string, o: GitRequestOptions = {}): Promise<void> {
+export async function fetchCommit(url: string, resolved: ResolvedRef, auth: GitAuth, cacheDir: string, o: GitRequestOptions & { limits?: FetchLimits } = {}): Promise<void> {
   const target = splitUrlCredentials(url, auth);
   const want = resolved.tagObject ?? resolved.commit;
   if (await hasObjects(cacheDir, want, resolved.commit)) return;
 
-  const common = { fs, http: createHttpClient(target.auth, o), gitdir: cacheDir, url: target.url, tags: false };
-  // isomorphic-git resolves `ref` locally for "have" lines; a name that never exists sends none.
-  const fetchFresh = async (what: { remoteRef: string; singleBranch: boolean; depth?: number }) => {
+  // The advertisement says what the server can do (side-band, shallow) and, for the fallback, its branches.
+  const remote = await lsRemote(url, auth, o);
+  const send = createSend(target.auth, o);
+  const fetchFresh = async (req: UploadPackRequest) => {
     await freshRepo(cacheDir);
     try {
-      await git.fetch({ ...common, cache: {}, ref: 'refs/heads/none', ...what });
+      const { shallow } = await uploadPack(send, target.url, remote.capabilities ?? [], req, cacheDir, o.limits ?? DEFAULT_LIMITS);
+      if (shallow.length) await writeFile(join(cacheDir, 'shallow'), shallow.map((c) => `${c}\n`).join(''));
     } catch (err) {
+      await rm(cacheDir, { recursive: true, force: true });
       throw toRemoteError(err, url);
     }
   };
-  await fetchFresh({ remoteRef: want, singleBranch: true, depth: 1 });
-  // A refused SHA ("not our ref") comes back as an empty fetch, not as an error.
-  if (!resolved.tagObject && !(await hasObjects(cacheDir, resolved.commit))) {
+  let refused = false;
+  try {
+    await fetchFresh({ wants: [want], depth: 1 });
+  } catch (err) {
+    if (!(err instanceof WantRefusedError) || resolved.tagObject) throw err;
+    refused = true;
+  }
+  if (!resolved.tagObject && (refused || !(await hasObjects(cacheDir, resolved.commit)))) {
     const branch = resolved.refName?.startsWith('refs/heads/') ? resolved.refName : undefined;
-    await fetchFresh(branch ? { remoteRef: branch, singleBranch: true } : { remoteRef: 'HEAD', singleBranch: false });
+    const tips = new Set<string>();
+    for (const [name, r] of remote.refs) if (branch ? name === branch : name.startsWith('refs/heads/')) tips.add(r.oid);
+    if (tips.size) await fetchFresh({ wants: [...tips] });
   }
   if (!(await hasObjects(cacheDir, want, resolved.commit))) {
     throw new GitRemoteError(`commit ${resolved.commit} not found on the remote${resolved.refName ? ` (in ${resolved.refName})` : ''}`, 'RefNotFound');

@@ -1,7 +1,9 @@
-// isomorphic-git's HTTP plugin on node:http/https: a private CA, Basic or Bearer credentials sent on
-// every request (so a poll costs one round trip, not a 401 and a retry), an inactivity timeout and an
-// AbortSignal, and an optional HTTP proxy. Credentials live only in the Authorization and
-// Proxy-Authorization headers; nothing here logs.
+// HTTP for Git on node:http/https, one `send` for everything that talks to a remote (the ref
+// advertisement through isomorphic-git's plugin interface, and our upload-pack client): a private CA,
+// Basic or Bearer credentials sent on every request (so a poll costs one round trip, not a 401 and a
+// retry) and never to another origin after a redirect, an inactivity timeout and an AbortSignal, and
+// an optional HTTP proxy. Credentials live only in the Authorization and Proxy-Authorization headers;
+// nothing here logs.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -9,6 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { redactUrl } from './errors.js';
+import { FetchLimitError, MAX_ADVERTISEMENT_BYTES } from './limits.js';
 import { GitRemoteError, type GitAuth, type GitProxy } from './types.js';
 
 export interface HttpOptions {
@@ -58,41 +61,85 @@ function proxyRoute(p: GitProxy): ProxyRoute {
   };
 }
 
-export function createHttpClient(auth: GitAuth = {}, o: HttpOptions = {}): HttpClient {
+/** One request as a Git client makes it; the body is small (a ref list or a list of wants). */
+export interface SendRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
+/** The final response after redirects; `url` is where it came from. Read or resume `body`. */
+export interface SendResponse {
+  url: string;
+  statusCode: number;
+  statusMessage: string;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+export type Send = (req: SendRequest) => Promise<SendResponse>;
+
+/** A `send` bound to one remote's credentials, CA, proxy, timeout and signal. */
+export function createSend(auth: GitAuth = {}, o: HttpOptions = {}): Send {
   const authorization = authorizationHeader(auth);
   const proxy = o.proxy && proxyRoute(o.proxy);
+  return async (req) => {
+    const origin = new URL(req.url).origin;
+    let url = req.url;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { ...req.headers };
+      delete headers.authorization;
+      delete headers.Authorization;
+      // Never carry credentials to another origin after a redirect.
+      if (authorization && new URL(url).origin === origin) headers.Authorization = authorization;
+      if (req.body) headers['content-length'] = String(req.body.length);
+      const res = await sendOnce(url, req.method, headers, req.body, auth.caCert, proxy, o);
+      const location = res.headers.location;
+      if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location && hop < MAX_REDIRECTS) {
+        res.resume();
+        url = new URL(location, url).toString();
+        continue;
+      }
+      return { url, statusCode: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers: res.headers, body: res };
+    }
+  };
+}
+
+/**
+ * isomorphic-git's HTTP plugin over `send`, for the ref advertisement. isomorphic-git reads a
+ * response whole, so the body is cut off past `maxBodyBytes`.
+ */
+export function createHttpClient(auth: GitAuth = {}, o: HttpOptions = {}, maxBodyBytes = MAX_ADVERTISEMENT_BYTES): HttpClient {
+  const send = createSend(auth, o);
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       const body = req.body ? await collect(req.body as AsyncIterable<Uint8Array> | Iterable<Uint8Array>) : undefined;
-      const origin = new URL(req.url).origin;
-      let url = req.url;
-      for (let hop = 0; ; hop++) {
-        const headers: Record<string, string> = { ...req.headers };
-        delete headers.authorization;
-        delete headers.Authorization;
-        // Never carry credentials to another origin after a redirect.
-        if (authorization && new URL(url).origin === origin) headers.Authorization = authorization;
-        if (body) headers['content-length'] = String(body.length);
-        const res = await send(url, req.method ?? 'GET', headers, body, auth.caCert, proxy, o);
-        const location = res.headers.location;
-        if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location && hop < MAX_REDIRECTS) {
-          res.resume();
-          url = new URL(location, url).toString();
-          continue;
-        }
-        const flat: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
-        return {
-          url,
-          method: req.method,
-          statusCode: res.statusCode ?? 0,
-          statusMessage: res.statusMessage ?? '',
-          headers: flat,
-          body: res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>,
-        };
-      }
+      const res = await send({ url: req.url, method: req.method === 'POST' ? 'POST' : 'GET', headers: req.headers, body });
+      const flat: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+      return {
+        url: res.url,
+        method: req.method,
+        statusCode: res.statusCode,
+        statusMessage: res.statusMessage,
+        headers: flat,
+        body: bounded(res.body, maxBodyBytes),
+      };
     },
   };
+}
+
+async function* bounded(body: http.IncomingMessage, max: number): AsyncIterableIterator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > max) {
+      body.destroy();
+      throw new FetchLimitError('refs', max, max);
+    }
+    yield chunk;
+  }
 }
 
 async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
@@ -101,7 +148,7 @@ async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): 
   return Buffer.concat(parts);
 }
 
-async function send(
+async function sendOnce(
   url: string,
   method: string,
   headers: Record<string, string>,
@@ -129,7 +176,7 @@ async function send(
   }
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = (secure ? https : http).request(u, { method, headers, signal: o.signal, ...route }, (res) => {
-      // The timeout keeps guarding the socket while isomorphic-git reads the body.
+      // The timeout keeps guarding the socket while the caller reads the body.
       res.on('end', () => req.setTimeout(0));
       resolve(res);
     });

@@ -4,6 +4,9 @@
 // streams large undeltified blobs, so a big file is never held in memory twice. Small reads are
 // synchronous on descriptors kept open: a tree walk makes thousands of them, and a thread-pool round
 // trip each costs more than the read. Like inflating, that is CPU work for a worker, not the API loop.
+// A deltified object is rebuilt whole in memory (base and result): the fetch's --max-file-size bounds
+// every object's size, deltas' results included, so that is bounded too. The pack indexer reuses this
+// reader, by offset, to resolve the deltas of a pack that has no index yet.
 
 import { closeSync, createReadStream, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -34,14 +37,11 @@ interface Pack {
   path: string;
   /** Open until the store is closed; -1 after (reads then open the file each time). */
   fd: number;
-  /** Sorted 20-byte object ids, back to back. */
-  oids: Buffer;
-  fanout: Uint32Array;
-  /** Pack offset of the i-th oid. */
-  offsets: number[];
+  /** The offset of an object, by its 20-byte id. */
+  find(key: Buffer): number | undefined;
   /** All offsets sorted, to find where an object's compressed data ends. */
   sorted: number[];
-  /** Where the trailing pack checksum starts. */
+  /** Where the last object's data ends (the trailing pack checksum starts). */
   end: number;
 }
 
@@ -76,7 +76,20 @@ async function loadPack(dir: string, idxName: string): Promise<Pack> {
   const path = join(dir, idxName.replace(/\.idx$/, '.pack'));
   const fd = openSync(path, 'r');
   const end = fstatSync(fd).size - 20;
-  return { path, fd, oids: idx.subarray(oidsAt, oidsAt + n * 20), fanout, offsets, sorted: [...offsets].sort((a, b) => a - b), end };
+  const oids = idx.subarray(oidsAt, oidsAt + n * 20);
+  const find = (key: Buffer) => {
+    let lo = key[0] === 0 ? 0 : fanout[key[0] - 1];
+    let hi = fanout[key[0]];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = key.compare(oids, mid * 20, mid * 20 + 20);
+      if (c === 0) return offsets[mid];
+      if (c < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return undefined;
+  };
+  return { path, fd, find, sorted: [...offsets].sort((a, b) => a - b), end };
 }
 
 export class ObjectStore {
@@ -92,6 +105,20 @@ export class ObjectStore {
     const dir = join(gitdir, 'objects', 'pack');
     const names = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.idx')).sort();
     return new ObjectStore(gitdir, await Promise.all(names.map((n) => loadPack(dir, n))));
+  }
+
+  /**
+   * A store over one pack that has no index yet, read with `readOffset`: `offsets` (sorted) are
+   * every object's, `end` is where the last one's data ends, `find` knows the ids resolved so far
+   * (for ref-delta bases). A base it does not know is an ObjectNotFoundError.
+   */
+  static unindexed(gitdir: string, packPath: string, offsets: number[], end: number, find: (key: Buffer) => number | undefined): ObjectStore {
+    return new ObjectStore(gitdir, [{ path: packPath, fd: openSync(packPath, 'r'), find, sorted: offsets, end }]);
+  }
+
+  /** The object at `offset` of the first pack, deltas applied. */
+  readOffset(offset: number): GitObject {
+    return this.readAt({ pack: this.packs[0], offset }, 0);
   }
 
   /** Closes the pack descriptors; later reads still work, opening the pack each time. */
@@ -141,15 +168,8 @@ export class ObjectStore {
     const key = Buffer.from(oid, 'hex');
     if (key.length !== 20) return undefined;
     for (const pack of this.packs) {
-      let lo = key[0] === 0 ? 0 : pack.fanout[key[0] - 1];
-      let hi = pack.fanout[key[0]];
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const c = key.compare(pack.oids, mid * 20, mid * 20 + 20);
-        if (c === 0) return { pack, offset: pack.offsets[mid] };
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
-      }
+      const offset = pack.find(key);
+      if (offset !== undefined) return { pack, offset };
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
-// Ask the remote what its refs are (one GET of info/refs, protocol v1, no pack) and resolve a GitRef
-// against them with Flux's precedence and revision strings.
+// Ask the remote what its refs and capabilities are (one GET of info/refs, protocol v1, no pack, read
+// through isomorphic-git with its size bounded) and resolve a GitRef against them with Flux's
+// precedence and revision strings.
 
 import git from 'isomorphic-git';
 import semver from 'semver';
@@ -49,7 +50,8 @@ export async function lsRemote(url: string, auth: GitAuth = {}, o: GitRequestOpt
     const oid = refs.get('HEAD')!.oid;
     head = [...refs].find(([name, v]) => name.startsWith('refs/heads/') && v.oid === oid)?.[0];
   }
-  return { head, refs };
+  const capabilities = Object.entries(info.capabilities ?? {}).map(([k, v]) => (v === true ? k : `${k}=${v}`));
+  return { head, refs, capabilities };
 }
 
 /** `refs/heads/main@sha1:…` → `main@sha1:…`: what Flux shows for branch, tag and semver refs. */

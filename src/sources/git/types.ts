@@ -47,6 +47,8 @@ export interface RemoteRefs {
   head?: string;
   /** Ref name → object; `peeled` is the commit an annotated tag points at. */
   refs: Map<string, { oid: string; peeled?: string }>;
+  /** What upload-pack offers (`side-band-64k`, `shallow`, `agent=…`), as the advertisement lists it. */
+  capabilities?: string[];
 }
 
 /** Per-request options for anything that talks to the remote. */
