@@ -137,6 +137,7 @@ async function main(): Promise<void> {
         pool,
         cacheDir: join(dataDir, 'git-cache'),
         maxArtifactSize: options.maxArtifactSize,
+        maxFileSize: options.maxFileSize,
         retention: options.artifactRetentionRecords,
         artifactURL: (ns, name) => `${baseURL}/apis/gitops.toolkit/v1/namespaces/${ns}/gitrepositories/${name}/artifact`,
       }),

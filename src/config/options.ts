@@ -22,6 +22,7 @@ export interface Options {
   concurrent: number;
   artifactRetentionRecords: number;
   maxArtifactSize: number;
+  maxFileSize: number;
   artifactBaseURL: string;
   controllers: string[];
   tlsCertFile: string;
@@ -169,6 +170,7 @@ const FLAGS = [
   def({ flag: 'concurrent', key: 'concurrent', type: integer(1, 1000), default: '4', description: 'Objects of one kind reconciled at the same time.' }),
   def({ flag: 'artifact-retention-records', key: 'artifactRetentionRecords', type: integer(1, 100), default: '2', description: 'Artifacts kept per source; older ones are garbage-collected.' }),
   def({ flag: 'max-artifact-size', key: 'maxArtifactSize', type: integer(1), default: '104857600', description: 'Largest artifact, in bytes, a source may produce; a larger one fails with a clear condition.' }),
+  def({ flag: 'max-file-size', key: 'maxFileSize', type: integer(1), default: '33554432', description: 'Largest single file, in bytes (an inflated Git blob or other object), a source may fetch; a larger one stops the fetch. Checked from the object headers as they arrive.' }),
   def({ flag: 'artifact-base-url', key: 'artifactBaseURL', type: optionalText, default: '', description: 'Base URL written into status.artifact.url (e.g. the cluster API address); the server\'s own https address when unset.' }),
   def({ flag: 'controllers', key: 'controllers', type: nameList, default: '*', description: "Controllers to run, as kube-controller-manager takes them: '*' for all, a name such as gitrepository to add one, -name to leave one out; empty runs none, serving the API only." }),
   def({ flag: 'tls-cert-file', key: 'tlsCertFile', type: optionalText, default: '', description: 'Serving certificate, PEM, instead of the generated one; reloaded when the file changes, as a rotated Secret does.' }),

@@ -1,5 +1,5 @@
-// The heavy half of a GitRepository reconcile, run in a worker thread: shallow-fetch the commit,
-// verify its signature, read its tree straight from the Git objects (and its submodules' trees, when
+// The heavy half of a GitRepository reconcile, run in a worker thread: shallow-fetch the commit
+// (within --max-file-size and --max-artifact-size), verify its signature, read its tree straight from the Git objects (and its submodules' trees, when
 // asked), add included artifacts, apply the ignore rules, and store a deterministic tar.gz.
 // Arguments and result are plain data.
 
@@ -9,6 +9,7 @@ import { readArchive } from '../../artifacts/archive.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import type { ArchiveEntry, ArtifactOwner, StoredArtifact } from '../../artifacts/types.js';
 import { fetchCommit, treeEntries } from '../../sources/git/fetch.js';
+import { FetchLimitError, type FetchLimits } from '../../sources/git/limits.js';
 import { commitTree, ObjectStore, parseTree } from '../../sources/git/objects.js';
 import { splitUrlCredentials } from '../../sources/git/remote.js';
 import { GitRemoteError, type GitAuth, type GitProxy, type ResolvedRef, type SkippedEntry, type VerifyMode } from '../../sources/git/types.js';
@@ -23,7 +24,10 @@ export interface BuildParams {
   gitDir: string;
   artifactRoot: string;
   owner: ArtifactOwner;
+  /** --max-artifact-size: bounds the artifact, and the sum of what one fetch inflates. */
   maxBytes: number;
+  /** --max-file-size: the largest object one fetch may bring. */
+  maxFileSize: number;
   ignore?: string;
   sparse?: string[];
   /** Other sources' artifacts (paths in the store), copied from fromPath to toPath. */
@@ -42,7 +46,8 @@ export interface BuildResult {
 }
 
 export async function buildGitArtifact(p: BuildParams): Promise<BuildResult> {
-  await fetchCommit(p.url, p.resolved, p.auth ?? {}, p.gitDir, { proxy: p.proxy });
+  const limits: FetchLimits = { maxFileSize: p.maxFileSize, maxTotalSize: p.maxBytes };
+  await fetchCommit(p.url, p.resolved, p.auth ?? {}, p.gitDir, { proxy: p.proxy, limits });
   let verified: string | undefined;
   if (p.verify) {
     const sigs = await verifySignatures(p.gitDir, p.resolved, p.verify.mode as VerifyMode, p.verify.keys);
@@ -54,7 +59,7 @@ export async function buildGitArtifact(p: BuildParams): Promise<BuildResult> {
   for await (const e of tree) entries.push(e);
   if (p.recurseSubmodules) {
     const { url, auth } = splitUrlCredentials(p.url, p.auth ?? {});
-    await addSubmodules({ url, auth, origin: new URL(url).origin, proxy: p.proxy }, { url, gitDir: p.gitDir, commit: p.resolved.commit, prefix: '', depth: 1 }, tree.skipped, entries, links);
+    await addSubmodules({ url, auth, origin: new URL(url).origin, proxy: p.proxy, limits }, { url, gitDir: p.gitDir, commit: p.resolved.commit, prefix: '', depth: 1 }, tree.skipped, entries, links);
   } else links.push(...tree.skipped);
   const skipped = links.map((e) => ({ path: e.path, why: `${e.type} -> ${e.target}` }));
   const store = new ArtifactStore(p.artifactRoot);
@@ -79,6 +84,8 @@ interface Super {
   auth: GitAuth;
   origin: string;
   proxy?: GitProxy;
+  /** Each submodule fetch gets the same limits as the superproject's. */
+  limits: FetchLimits;
 }
 
 /** A fetched repository whose gitlinks are being resolved; `prefix` places it in the artifact. */
@@ -109,8 +116,9 @@ async function addSubmodules(sup: Super, m: Module, gitlinks: SkippedEntry[], en
     const auth = sameOrigin(url, sup.origin) ? sup.auth : { caCert: sup.auth.caCert };
     const gitDir = join(`${m.gitDir}-submodules`, encodeURIComponent(path).replace(/\./g, '%2E'));
     try {
-      await fetchCommit(url, { commit: link.target, revision: `sha1:${link.target}` }, auth, gitDir, { proxy: sup.proxy });
+      await fetchCommit(url, { commit: link.target, revision: `sha1:${link.target}` }, auth, gitDir, { proxy: sup.proxy, limits: sup.limits });
     } catch (e) {
+      if (e instanceof FetchLimitError) throw new FetchLimitError(e.kind, e.size, e.limit, e.flag, e.path && `${link.path}/${e.path}`);
       const err = e as GitRemoteError;
       throw new GitRemoteError(`submodule '${link.path}': ${err.message}`, err.reason ?? 'Unreachable');
     }

@@ -39,6 +39,8 @@ export interface GitRepositoryDeps {
   /** Where fetched Git objects are cached between polls, one bare repository per object. */
   cacheDir: string;
   maxArtifactSize: number;
+  /** --max-file-size: the largest object a fetch may bring. */
+  maxFileSize: number;
   retention: number;
   /** The artifact URL written into status (the subresource's address). */
   artifactURL(namespace: string, name: string): string;
@@ -211,6 +213,7 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
       artifactRoot: d.artifacts.root,
       owner: ownerOf(ctx.obj),
       maxBytes: d.maxArtifactSize,
+      maxFileSize: d.maxFileSize,
       ignore: spec.ignore,
       sparse: spec.sparseCheckout,
       recurseSubmodules: spec.recurseSubmodules,
@@ -304,6 +307,9 @@ function buildError(e: unknown, ctx: StepContext): Error {
   switch (err?.name) {
     case 'ArtifactTooLargeError':
       return new StallingError(err.message!, 'ArtifactTooLarge', STORAGE_OPERATION_FAILED);
+    case 'FetchLimitError':
+      // The fetch stopped at a limit: what the repository holds is too large for an artifact.
+      return new StallingError(`fetch stopped: ${err.message}`, 'ArtifactTooLarge', STORAGE_OPERATION_FAILED);
     case 'UnsafePathError':
       return new StallingError(err.message!, 'UnsafePath', STORAGE_OPERATION_FAILED);
     case 'SignatureVerificationError':

@@ -49,11 +49,11 @@ function limitMessage(kind: LimitKind, size: number, limit: number, flag: string
     case 'total':
       return `the repository's files add up to more than ${formatBytes(size)} inflated, ${over}`;
     case 'pack':
-      return `the remote sent more than ${formatBytes(size)} of pack data, ${over}`;
+      return `the remote sent a pack larger than the limit of ${formatBytes(limit)}${flag ? ` (--${flag})` : ''}`;
     case 'objects':
       return `the remote's pack holds ${size} objects, ${over}`;
     case 'refs':
-      return `the remote advertises more than ${formatBytes(size)} of refs, ${over}`;
+      return `the remote's ref advertisement is larger than the limit of ${formatBytes(limit)}`;
   }
 }
 
