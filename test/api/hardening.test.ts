@@ -268,3 +268,20 @@ describe('int64 list limits', () => {
     await assertAlive();
   });
 });
+
+describe('fields that must be strings, given as objects', () => {
+  // Found by the fuzz suite (FUZZ_SEED=13): a message built with `${obj.apiVersion}` calls the value's own
+  // "toString" member, and one that is not a function throws a TypeError (a 500).
+  for (const [field, body] of [
+    ['apiVersion', { apiVersion: { toString: 1 }, kind: 'GitRepository', metadata: { name: 'to-string-1' } }],
+    ['kind', { apiVersion: 'gitops.toolkit/v1', kind: { toString: 1 }, metadata: { name: 'to-string-2' } }],
+    ['metadata.name', { apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name: { toString: 1 } } }],
+  ] as const) {
+    it(`${field} = {"toString": 1} is a 400 or 422, nothing stored`, async () => {
+      const before = (await get(GIT)).json().items.length;
+      assertStatus(await s.request('POST', GIT, { body: JSON.stringify({ ...body, spec: JSON.parse(gitSpec) }) }), [400, 422]);
+      await assertAlive();
+      assert.equal((await get(GIT)).json().items.length, before, 'something was stored');
+    });
+  }
+});

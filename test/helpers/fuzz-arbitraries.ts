@@ -328,8 +328,11 @@ export function mutate(o: Obj, mutations: Mutation[], fresh: () => string): Name
   if (renamed === undefined) return undefined;
   const m = o.metadata;
   const final = isObj(m) && typeof m.name === 'string' ? m.name : undefined;
-  return { name: final, valid: renamed.valid && final === renamed.name };
+  return { name: final, valid: final !== undefined && isDNS1123Subdomain(final) };
 }
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const isDNS1123Subdomain = (s: string) => s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
 
 // ---------------------------------------------------------------------------------------------
 // Bodies, headers and queries
