@@ -3,7 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import yaml from 'js-yaml';
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../registry/limits.js';
+import { MANAGED_FIELDS_EXTRA_DEPTH, MAX_NESTING_DEPTH, nestingProblem } from '../registry/limits.js';
 import { badRequest, StatusError, tooLarge, unsupportedMediaType } from './errors.js';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -49,7 +49,8 @@ export function parseJSON(buf: Buffer): unknown {
 
 /** Everything after decoding walks values recursively somewhere: refuse what could overflow the stack. */
 function checkNesting(v: unknown): unknown {
-  if (nestsDeeperThan(v)) throw tooDeep();
+  const problem = nestingProblem(v);
+  if (problem) throw badRequest(`the request body ${problem}`);
   return v;
 }
 
@@ -62,7 +63,7 @@ export function parseYAML(buf: Buffer): unknown {
     // YAML 1.2 core schema: no 1.1 surprises (yes/no booleans, timestamps turned into dates).
     // maxDepth: js-yaml's own bound (its parser recurses; not in @types/js-yaml yet). It counts a
     // level or two more than checkNesting does, which then decides exactly.
-    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, maxDepth: MAX_NESTING_DEPTH + 2 } as yaml.LoadOptions);
+    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, maxDepth: MAX_NESTING_DEPTH + MANAGED_FIELDS_EXTRA_DEPTH + 2 } as yaml.LoadOptions);
     if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
     // Without aliases a document has fewer nodes than bytes; a few KiB of nested aliases can
     // expand to billions of nodes and stall the server in whatever walks the value next.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cloneJSON, formatBytes, jsonSize, nestsDeeperThan } from './limits.js';
+import { cloneJSON, formatBytes, jsonSize, nestingProblem, nestsDeeperThan } from './limits.js';
 
 const nested = (n: number): unknown => JSON.parse('['.repeat(n) + ']'.repeat(n));
 
@@ -65,4 +65,28 @@ it('formatBytes names limits the way messages do', () => {
   assert.equal(formatBytes(3 * 1024 * 1024), '3 MiB');
   assert.equal(formatBytes(2048), '2 KiB');
   assert.equal(formatBytes(12), '12 bytes');
+});
+
+describe('nestingProblem', () => {
+  const deepObj = (n: number): unknown => JSON.parse('{"a":'.repeat(n) + '1' + '}'.repeat(n));
+  const withFields = (fieldsV1: unknown, spec: unknown = {}) => ({ metadata: { name: 'x', managedFields: [{ manager: 'm', fieldsV1 }] }, spec });
+  it('an object may nest 1,000 levels, counting from its root', () => {
+    assert.equal(nestingProblem({ spec: deepObj(999) }), undefined);
+    assert.match(nestingProblem({ spec: deepObj(1000) }) ?? '', /deeper than the limit of 1000 levels/);
+  });
+  it('managedFields fieldsV1 may nest 10 levels more, wherever it sits in the list', () => {
+    // root, metadata, managedFields, the entry, then fieldsV1 itself at level 5
+    assert.equal(nestingProblem(withFields(deepObj(1006))), undefined);
+    assert.match(nestingProblem(withFields(deepObj(1007))) ?? '', /fieldsV1 deeper than the limit of 1010 levels/);
+    const two = { metadata: { managedFields: [{ fieldsV1: {} }, { fieldsV1: deepObj(1007) }] } };
+    assert.match(nestingProblem(two) ?? '', /fieldsV1/);
+    // the allowance is for fieldsV1 only
+    assert.match(nestingProblem({ metadata: { managedFields: [{ other: deepObj(1000) }] } }) ?? '', /limit of 1000 levels/);
+    assert.match(nestingProblem({ spec: { metadata: { managedFields: [{ fieldsV1: deepObj(1000) }] } } }) ?? '', /limit of 1000 levels/);
+  });
+  it('a patch document (an array) gets the wider bound', () => {
+    assert.equal(nestingProblem(JSON.parse('['.repeat(1010) + ']'.repeat(1010))), undefined);
+    assert.match(nestingProblem(JSON.parse('['.repeat(1011) + ']'.repeat(1011))) ?? '', /1010 levels for a patch document/);
+    assert.equal(nestingProblem('x'), undefined);
+  });
 });

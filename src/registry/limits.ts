@@ -12,6 +12,14 @@
 export const MAX_NESTING_DEPTH = 1000;
 
 /**
+ * How much deeper `metadata.managedFields[].fieldsV1` may nest than the limit: it mirrors the fields
+ * it records, 5 levels below the root and with a level of its own per list item, so an object at the
+ * limit must still be storable and sent back whole (GET, then PUT). A patch document (a JSON patch's
+ * array of operations) gets the same allowance for its wrapping.
+ */
+export const MANAGED_FIELDS_EXTRA_DEPTH = 10;
+
+/**
  * Largest stored object, as encoded JSON: etcd's default request limit (1.5 MiB), which is what bounds
  * an object in kube-apiserver too. Checked on every write path before anything is stored.
  */
@@ -52,6 +60,44 @@ export function nestsDeeperThan(v: unknown, max: number = MAX_NESTING_DEPTH): bo
     }
   }
   return false;
+}
+
+/**
+ * What is too deep about `v`, or undefined: an object (a body or a stored object) may nest
+ * MAX_NESTING_DEPTH levels, its managedFields' fieldsV1 MANAGED_FIELDS_EXTRA_DEPTH more; any other
+ * document (a JSON patch) the larger bound. No recursion.
+ */
+export function nestingProblem(v: unknown): string | undefined {
+  const wide = MAX_NESTING_DEPTH + MANAGED_FIELDS_EXTRA_DEPTH;
+  if (!isContainer(v)) return undefined;
+  if (Array.isArray(v)) return nestsDeeperThan(v, wide) ? `nests objects and arrays deeper than the limit of ${wide} levels for a patch document` : undefined;
+  // Where a node is on the way to fieldsV1: 1 root, 2 metadata, 3 managedFields, 4 one entry; 0 elsewhere.
+  const ROOT = 1, META = 2, ENTRIES = 3, ENTRY = 4, FIELDS = 5;
+  const values: object[] = [v];
+  const depths: number[] = [1];
+  const places: number[] = [ROOT];
+  while (values.length) {
+    const x = values.pop()!;
+    const depth = depths.pop()!;
+    const place = places.pop()!;
+    if (depth > (place === FIELDS ? wide : MAX_NESTING_DEPTH)) {
+      return place === FIELDS ? `nests metadata.managedFields[].fieldsV1 deeper than the limit of ${wide} levels` : `nests objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels`;
+    }
+    const isArray = Array.isArray(x);
+    for (const k in x) {
+      const c = (x as Record<string, unknown>)[k];
+      if (!isContainer(c)) continue;
+      let next = place === FIELDS ? FIELDS : 0;
+      if (place === ROOT && k === 'metadata' && !Array.isArray(c)) next = META;
+      else if (place === META && k === 'managedFields' && Array.isArray(c)) next = ENTRIES;
+      else if (place === ENTRIES && isArray) next = ENTRY;
+      else if (place === ENTRY && k === 'fieldsV1') next = FIELDS;
+      values.push(c);
+      depths.push(depth + 1);
+      places.push(next);
+    }
+  }
+  return undefined;
 }
 
 /**

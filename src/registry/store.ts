@@ -33,7 +33,7 @@ import {
 import { WatcherOverflowError } from '../storage/errors.js';
 import { apply as applyFields, ApplyBadRequestError, ApplyConflictError, recordUpdate } from './fieldmanager/index.js';
 import { generateNameSuffix, jsonEqual, rfc3339 } from './meta.js';
-import { cloneJSON, formatBytes, MAX_NESTING_DEPTH, MAX_OBJECT_BYTES, nestsDeeperThan } from './limits.js';
+import { cloneJSON, formatBytes, MAX_OBJECT_BYTES, nestingProblem } from './limits.js';
 import { jsonPatch, mergePatch, PatchError, PatchTooLargeError } from './patch.js';
 import {
   matchesFields,
@@ -143,10 +143,10 @@ export class ResourceStore {
 
   /** The bytes to store; refuses an object over the stored-object limit, on every write path. */
   private encode(obj: KubeObject): Uint8Array {
-    // Checked here, with managedFields computed: they nest a few levels deeper than the fields they
-    // record, and a stored object must be deep enough to be sent back whole (GET, then PUT).
-    if (nestsDeeperThan(obj)) {
-      const why = `the object would nest objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels once stored (metadata.managedFields nests about 6 levels deeper than the fields it records)`;
+    // A patch or a webhook can deepen what the body did not; before JSON.stringify, which recurses.
+    const problem = nestingProblem(obj);
+    if (problem) {
+      const why = `the object ${problem}`;
       throw new StatusError(422, 'Invalid', `${this.def.kind}.${GROUP} "${obj.metadata.name ?? ''}" is invalid: ${why}`, { name: obj.metadata.name, group: GROUP, kind: this.def.kind, causes: [{ reason: 'FieldValueInvalid', message: why }] });
     }
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
@@ -372,10 +372,16 @@ export class ResourceStore {
     const obj = body as KubeObject;
     if (obj.apiVersion !== API_VERSION || obj.kind !== this.def.kind) {
       if (!obj.kind || !obj.apiVersion) throw badRequest(`Object 'Kind' is missing in '${preview(body)}'`);
-      throw badRequest(`the object provided is unrecognized (expected ${API_VERSION}, Kind=${this.def.kind}, got ${obj.apiVersion}, Kind=${obj.kind})`);
+      throw badRequest(`the object provided is unrecognized (expected ${API_VERSION}, Kind=${this.def.kind}, got ${preview(obj.apiVersion)}, Kind=${preview(obj.kind)})`);
     }
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) throw badRequest('metadata must be an object');
+    // What kube's decoder would refuse as the wrong type; messages below print these fields.
+    for (const f of ['name', 'generateName', 'namespace', 'resourceVersion', 'uid'] as const) {
+      const v = obj.metadata[f] as unknown;
+      if (v !== undefined && v !== null && typeof v !== 'string') throw badRequest(`metadata.${f}: Invalid value: must be a string, got ${Array.isArray(v) ? 'an array' : typeof v}`);
+      if (v === null) delete obj.metadata[f];
+    }
     if (obj.metadata.namespace && obj.metadata.namespace !== ns)
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     obj.metadata.namespace = ns;
@@ -404,7 +410,8 @@ export class ResourceStore {
       defaultAndValidate(this.def, obj); // defaults only: the errors are judged after mutation
       const mutated = await ctx.admission.mutate(this.attributes(op, obj, old, ctx, subresource));
       if (mutated && mutated !== obj) {
-        if (nestsDeeperThan(mutated)) throw invalid(GROUP, this.def.kind, obj.metadata.name ?? '', [{ type: 'FieldValueInvalid', field: '', message: `a mutating webhook's patch nests the object deeper than the limit of ${MAX_NESTING_DEPTH} levels` }]);
+        const problem = nestingProblem(mutated);
+        if (problem) throw new StatusError(422, 'Invalid', `${this.def.kind}.${GROUP} "${obj.metadata.name ?? ''}" is invalid: a mutating webhook's patch makes the object: ${problem}`);
         obj = mutated;
         pruneUnknownFields(this.def, obj); // a webhook cannot add fields the schema does not know
       }
@@ -602,7 +609,8 @@ export class ResourceStore {
         throw e;
       }
       // A JSON patch can nest what it copies into itself; nothing recursive may see that.
-      if (nestsDeeperThan(patched)) throw patchRejected(`the patched object nests objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels`);
+      const problem = nestingProblem(patched);
+      if (problem) throw patchRejected(`the patched object ${problem}`);
       const obj = this.checkBody(patched, ns, name);
       // A patch may pin the resourceVersion (optimistic concurrency); otherwise it applies to the latest.
       const pinned = !!obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current.metadata.resourceVersion;
@@ -699,8 +707,8 @@ export class ResourceStore {
 
 const patchRejected = (why: string) => new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${why}`);
 
-/** The start of a body's JSON for a message: bodies are depth-checked, so stringify is safe; 200 characters are enough. */
-const preview = (body: unknown) => JSON.stringify(body).slice(0, 200);
+/** A value for a message: strings as they are, anything else as the start of its JSON (bodies are depth-checked). */
+const preview = (v: unknown) => (typeof v === 'string' ? v : String(JSON.stringify(v))).slice(0, 200);
 
 /** kube's SimpleNameGenerator: the prefix is cut to 58 characters so the name fits in 63. */
 const generatedName = (prefix: string) => `${prefix.slice(0, 58)}${generateNameSuffix()}`;
