@@ -20,6 +20,8 @@ export interface RawRequest {
   timeoutMs?: number;
   /** Another identity, or none (`null`); the admin certificate otherwise. */
   cert?: { cert: string; key: string } | null;
+  /** A connection of its own, closed after the response, instead of a kept-alive one. */
+  fresh?: boolean;
 }
 
 export interface RawResponse {
@@ -49,7 +51,8 @@ export class RawClient {
     const headers: Record<string, string> = { ...r.headers };
     if (body !== undefined) headers['Content-Length'] = String(body.length);
     const start = performance.now();
-    const custom = r.cert !== undefined;
+    const custom = r.cert !== undefined || r.fresh;
+    const cert = r.cert === undefined ? { cert: this.s.adminCert, key: this.s.adminKey } : r.cert;
     return new Promise((resolve, reject) => {
       let settled = false;
       const done = (f: () => void) => {
@@ -66,7 +69,7 @@ export class RawClient {
           method: r.method,
           path: r.path,
           headers,
-          agent: custom ? (r.cert ? new https.Agent({ keepAlive: false, ca: this.s.caCert, ...r.cert }) : this.plainAgent) : this.agent,
+          agent: custom ? (cert ? new https.Agent({ keepAlive: false, ca: this.s.caCert, ...cert }) : this.plainAgent) : this.agent,
           ...(r.maxHeaderSize ? { maxHeaderSize: r.maxHeaderSize } : {}),
         },
         (res) => {
