@@ -398,8 +398,10 @@ async function runCase(c: Case): Promise<void> {
       else if (d.verb === 'listAll') path = `${API}/${k.plural}`;
       else path = collection(k.plural);
       if (d.verb === 'watch') query = [['watch', 'true'], ...query];
-      // Any `watch` parameter but 0/false makes a list a watch (kube's rule): read those for a moment, then cut.
-      const mayWatch = query.some(([key]) => key === 'watch');
+      // A `watch` parameter (the first one) other than 0/false makes a list a watch (kube's rule): read
+      // those for a moment, then cut.
+      const w = query.find(([key]) => key === 'watch')?.[1];
+      const mayWatch = w !== undefined && w !== '0' && w.toLowerCase() !== 'false';
       const r: RawRequest = { method: 'GET', path: path + queryString(query), headers: headersFor(d, undefined), streamForMs: mayWatch ? 150 : undefined };
       const res = await send(r, true);
       checkResponse(r, res, { watch: mayWatch });
