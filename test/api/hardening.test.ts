@@ -4,7 +4,7 @@
 // (or accepted) the way kube-apiserver does it, the server stays up, and nothing half-done is stored.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { doublingOps } from '../helpers/fuzz-arbitraries.js';
 import { nestedArrays, nestedObjects } from '../helpers/json-text.js';
 import { RawClient } from '../helpers/raw-https.js';
@@ -16,6 +16,20 @@ before(async () => {
 });
 after(async () => {
   await s?.cleanup();
+});
+// A test that kills the server fails itself (assertAlive); the next one gets a server again, so
+// every finding is judged on its own.
+beforeEach(async () => {
+  const p = s.proc!;
+  if (p.exitCode === null && p.signalCode === null) {
+    const up = await s.request('GET', '/readyz').then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (up) return;
+  }
+  await s.kill9(); // one dying of its heap can take a while to exit
+  await s.restart();
 });
 
 const NS = 'hardening';
