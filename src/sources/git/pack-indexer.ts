@@ -6,7 +6,7 @@
 // it, so the pack is one Git (and objects.ts) reads like any other.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writevSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInflate, crc32, inflateSync } from 'node:zlib';
 import { FetchLimitError, MAX_OBJECTS, type FetchLimits } from './limits.js';
@@ -45,8 +45,9 @@ class PackWriter {
   readonly hash = createHash('sha1');
   position = 0;
   crc = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** Small pieces (headers, small objects) are gathered here, so the file sees few large writes. */
+  private readonly batch = Buffer.allocUnsafe(WRITE_BATCH);
+  private batched = 0;
   private readonly fd: number;
 
   constructor(
@@ -62,27 +63,28 @@ class PackWriter {
     if (this.position > this.maxBytes) throw new FetchLimitError('pack', this.maxBytes, this.maxBytes, 'max-artifact-size');
     this.hash.update(b);
     this.crc = crc32(b, this.crc);
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    if (this.pendingBytes >= WRITE_BATCH) this.flush();
+    this.append(b);
   }
 
   /** The trailing checksum: written, not hashed. */
   writeTrailer(b: Buffer): void {
-    this.pending.push(b);
+    this.append(b);
     this.flush();
   }
 
+  private append(b: Buffer): void {
+    if (this.batched + b.length > this.batch.length) this.flush();
+    if (b.length > this.batch.length / 4) this.writeAll(b);
+    else this.batched += b.copy(this.batch, this.batched);
+  }
+
   flush(): void {
-    let bufs = this.pending;
-    while (bufs.length) {
-      let n = writevSync(this.fd, bufs);
-      // A short write: drop what went out and write the rest.
-      while (bufs.length && n >= bufs[0].length) n -= bufs.shift()!.length;
-      if (bufs.length && n) bufs[0] = bufs[0].subarray(n);
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.writeAll(this.batch.subarray(0, this.batched));
+    this.batched = 0;
+  }
+
+  private writeAll(b: Buffer): void {
+    for (let at = 0; at < b.length; ) at += writeSync(this.fd, b, at, b.length - at);
   }
 
   close(): void {
@@ -146,13 +148,6 @@ async function readPack(r: ChunkReader, out: PackWriter, limits: FetchLimits, gi
   const need = async (n: number) => {
     if (!(await r.fill(n))) throw corrupt('it ends early (truncated)');
   };
-  const byte = async () => {
-    await need(1);
-    const b = r.take(1);
-    out.write(b);
-    return b[0];
-  };
-
   await need(12);
   const head = r.take(12);
   out.write(head);
@@ -176,30 +171,39 @@ async function readPack(r: ChunkReader, out: PackWriter, limits: FetchLimits, gi
   for (let i = 0; i < count; i++) {
     const offset = out.position;
     out.crc = 0;
-    let c = await byte();
+    // An object header is at most 10 bytes of type and size and 20 of base; parse it from the buffer.
+    await r.fill(32);
+    const h = r.buffered;
+    let at = 0;
+    const byte = () => {
+      if (at >= h.length) throw corrupt('it ends early (truncated)');
+      return h[at++];
+    };
+    let c = byte();
     const kind = (c >> 4) & 7;
     let size = c & 15;
     for (let shift = 4; c & 0x80; shift += 7) {
       if (shift > 53) throw corrupt(`object ${i} declares an impossible size`);
-      c = await byte();
+      c = byte();
       size += (c & 0x7f) * 2 ** shift;
     }
     if (kind === OFS_DELTA) {
-      c = await byte();
+      c = byte();
       let rel = c & 0x7f;
       while (c & 0x80) {
         if (rel > 2 ** 45) throw corrupt(`object ${i} has an impossible delta base offset`);
-        c = await byte();
+        c = byte();
         rel = (rel + 1) * 128 + (c & 0x7f);
       }
       if (!isOffset(offsets, offset - rel)) throw corrupt(`object ${i} is a delta of offset ${offset - rel}, where no object starts`);
     } else if (kind === REF_DELTA) {
-      await need(20);
-      out.write(r.take(20));
+      if (at + 20 > h.length) throw corrupt('it ends early (truncated)');
+      at += 20;
       hasRefDeltas = true;
     } else if (!TYPES[kind]) {
       throw corrupt(`object ${i} has unknown type ${kind}`);
     }
+    out.write(r.take(at));
     offsets.push(offset);
     const entry: Entry = { kind, size };
     if (TYPES[kind]) {
