@@ -212,9 +212,10 @@ function headersFor(d: CaseDesc, contentType: string | undefined): Record<string
   return h;
 }
 
-function deleteBody(b: DeleteBodyDesc, current: any): Buffer | undefined {
-  if (b.t === 'none') return undefined;
-  if (b.t === 'value') return encodeJSON(value(b.v));
+/** The DeleteOptions body, and whether it asks for a dry run (after the mutations: they may drop it). */
+function deleteBody(b: DeleteBodyDesc, current: any): { body: Buffer | undefined; dry: boolean } {
+  if (b.t === 'none') return { body: undefined, dry: false };
+  if (b.t === 'value') return { body: encodeJSON(value(b.v)), dry: false };
   const opts: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
   const pre: Record<string, unknown> = {};
   const pick = (p: typeof b.uid, right: unknown) => (p === 'right' ? right : p === 'wrong' ? '00000000-0000-0000-0000-000000000000' : p === 'none' ? undefined : value(p));
@@ -225,14 +226,13 @@ function deleteBody(b: DeleteBodyDesc, current: any): Buffer | undefined {
   if (b.grace !== undefined) opts.gracePeriodSeconds = value(b.grace);
   if (b.dryRun) opts.dryRun = ['All'];
   mutate(opts, b.extra, fresh);
-  return encodeJSON(opts);
+  return { body: encodeJSON(opts), dry: Array.isArray(opts.dryRun) && opts.dryRun.length > 0 };
 }
 
 type ApplyCase = Extract<CaseDesc, { verb: 'apply' | 'applyCreate' }>;
 /** fieldManager and force, when the case has them, before the case's own query parameters. */
 const applyParams = (d: ApplyCase): [string, string][] => [...(d.manager !== null ? [['fieldManager', d.manager] as [string, string]] : []), ...(d.force !== null ? [['force', d.force] as [string, string]] : [])];
 
-const deleteIsDryRun = (b: DeleteBodyDesc) => b.t === 'options' && !!b.dryRun;
 
 /** The name of the object a 2xx write answered with, in whichever form the Accept header asked for. */
 function createdName(res: RawResponse): string | undefined {
@@ -268,7 +268,7 @@ async function runCase(c: Case): Promise<void> {
       // Whether the server must refuse it for its name: a create needs a valid one; an apply's body
       // may leave the name to the URL, but may not name another object.
       const badName =
-        d.verb === 'create' ? (renamed ? (renamed.name === undefined ? undefined : !renamed.valid) : false) : renamed !== undefined && renamed.name !== undefined && renamed.name !== name;
+        d.verb === 'create' ? (renamed ? (renamed.name === undefined ? undefined : !renamed.valid) : false) : renamed !== undefined && !!renamed.name && renamed.name !== name;
       const format: Format = d.format;
       const body = encodeBody(o, format, d.wrap);
       let r: RawRequest;
@@ -305,6 +305,7 @@ async function runCase(c: Case): Promise<void> {
     case 'delete': {
       const { name, obj } = await target(d.kind);
       let r: RawRequest;
+      let dryDelete = false;
       const path = item(k.plural, name);
       switch (d.verb) {
         case 'update':
@@ -337,17 +338,20 @@ async function runCase(c: Case): Promise<void> {
           r = { method: 'PATCH', path: path + queryString([...applyParams(d), ...d.query]), headers: headersFor(d, 'application/apply-patch+yaml'), body: encodeBody(o, d.format, d.wrap) };
           break;
         }
-        case 'delete':
-          r = { method: 'DELETE', path: path + q, headers: headersFor(d, 'application/json'), body: deleteBody(d.body, obj) };
+        case 'delete': {
+          const { body, dry: bodyDry } = deleteBody(d.body, obj);
+          dryDelete = bodyDry;
+          r = { method: 'DELETE', path: path + q, headers: headersFor(d, 'application/json'), body };
           break;
+        }
       }
       const res = await send(r, true);
       checkResponse(r, res);
       const ok = res.status >= 200 && res.status < 300;
       const ct = (r.headers?.['Content-Type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (ok && ct === 'application/strategic-merge-patch+json') fail('a strategic merge patch was accepted (kube answers 415 for custom resources)', r, res);
+      if (ok && r.method === 'PATCH' && ct === 'application/strategic-merge-patch+json') fail('a strategic merge patch was accepted (kube answers 415 for custom resources)', r, res);
       const got = await getObject(k.plural, name);
-      const dryRun = dry || (d.verb === 'delete' && deleteIsDryRun(d.body));
+      const dryRun = dry || dryDelete;
       if (!ok || dryRun) {
         // Nothing changed: same resourceVersion.
         assert.equal(got.status, 200, `the object is gone after ${ok ? 'a dry-run' : 'a rejected'} ${d.verb}: ${describeRequest(r)} ${describeResponse(res)} then GET ${describeResponse(got.res)}`);
@@ -380,11 +384,12 @@ async function runCase(c: Case): Promise<void> {
           .sort();
       };
       const was = await snapshot();
-      const r: RawRequest = { method: 'DELETE', path: collection(k.plural, DC_NS) + q, headers: headersFor(d, 'application/json'), body: deleteBody(d.body, undefined) };
+      const { body, dry: bodyDry } = deleteBody(d.body, undefined);
+      const r: RawRequest = { method: 'DELETE', path: collection(k.plural, DC_NS) + q, headers: headersFor(d, 'application/json'), body };
       const res = await send(r, true);
       checkResponse(r, res);
       const ok = res.status >= 200 && res.status < 300;
-      if (!ok || dry || deleteIsDryRun(d.body)) assert.deepEqual(await snapshot(), was, `${ok ? 'a dry-run' : 'a rejected'} deletecollection changed the collection: ${describeRequest(r)} ${describeResponse(res)}`);
+      if (!ok || dry || bodyDry) assert.deepEqual(await snapshot(), was, `${ok ? 'a dry-run' : 'a rejected'} deletecollection changed the collection: ${describeRequest(r)} ${describeResponse(res)}`);
       return;
     }
 
