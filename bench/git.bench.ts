@@ -7,6 +7,9 @@
 // 4. 1,000 GitRepositories over a handful of small repositories, created through the API at once: time
 //    until all are Ready, RSS, API latency meanwhile, and where the CPU went (server main thread, its
 //    worker threads, the git server, other tenants of the VM), at --concurrent 4 and 8.
+// 5. Repositories that used to exhaust the server's memory: a 400 MB file of zeros (stopped by
+//    --max-file-size) and 50,000 tiny files (Ready): the server's peak RSS (VmHWM), each on a fresh
+//    server, against `git clone --depth 1 --bare` of the same repository.
 // Prints figures, ratios and targets; asserts no time: these machines are noisy and have 2 cores.
 // The repositories are generated deterministically (seeded), so every run fetches the same commits.
 
@@ -19,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitServer } from '../test/helpers/git-server.js';
 import { TestServer } from '../test/helpers/server.js';
+import { manyFilesRepo, zerosRepo } from '../test/sources/large-repos.js';
 
 const BIG_FILES = 2000;
 const BIG_BYTES = 20_000_000;
@@ -544,6 +548,36 @@ async function fleet(git: GitServer, timings: GitTimings, concurrent: number) {
   return out;
 }
 
+// ---- 5: memory under repositories that used to exhaust it ----------------------------------------
+
+const stalled = (o: Obj) => o.status?.observedGeneration === o.metadata.generation && o.status?.conditions?.some((c: any) => c.type === 'Stalled' && c.status === 'True');
+
+/** A fresh server: one small source to warm up (idle), then `repo` until `done`; its VmHWM then, and git's own. */
+async function hostileMemory(git: GitServer, work: string, repo: string, done: (o: Obj) => boolean) {
+  const server = await TestServer.start();
+  cleanups.push(() => server.cleanup());
+  const pid = server.proc!.pid!;
+  const watch = await Watch.open(server, 'default');
+  cleanups.push(async () => watch.close());
+  await server.k(['apply', '-f', '-'], { input: manifest('default', 'warm', git.url('small-0')) });
+  await watch.until('warm', ready);
+  const idle = memory(pid);
+  const t = performance.now();
+  await server.k(['apply', '-f', '-'], { input: manifest('default', repo, git.url(repo)) });
+  const { obj } = await watch.until(repo, done, 300_000);
+  const elapsed = performance.now() - t;
+  const hwm = memory(pid).hwm;
+  watch.close();
+  await server.cleanup();
+  const dir = join(work, `cli-${repo}`);
+  await git.run('/usr/bin/time', ['-f', '%M', '-o', `${dir}.time`, 'git', 'clone', '--quiet', '--bare', '--depth', '1', git.url(repo), dir]);
+  const cliRss = Number((await readFile(`${dir}.time`, 'utf8')).trim().split('\n').pop()) * 1024;
+  await rm(dir, { recursive: true, force: true });
+  const message = obj.status?.conditions?.find((c: any) => c.type === 'Ready')?.message as string;
+  console.log(`${repo}: ${ms(elapsed)} to '${message}'; server idle ${mb(idle.rss)}, peak ${mb(hwm)}; git clone --depth 1 --bare peak ${mb(cliRss)}`);
+  return { idle: idle.rss, hwm, cliRss };
+}
+
 // ---- main ---------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -560,7 +594,14 @@ async function main(): Promise<void> {
   for (let k = 0; k < SMALL_REPOS; k++) await git.createRepo(`small-${k}`, { files: smallRepoFiles(k) });
   console.log(`repository 'big': ${Object.keys(files).length} files, ${mb(total)}; and ${SMALL_REPOS} small ones; generated in ${ms(performance.now() - t)}`);
 
+  t = performance.now();
+  await zerosRepo(git, 'zeros', 'zeros.bin', 400 << 20);
+  await manyFilesRepo(git, 'many', 50_000);
+  console.log(`repositories 'zeros' (a 400 MiB file of zeros) and 'many' (50,000 files) generated in ${ms(performance.now() - t)}`);
+
   const big = await bigRepository(git, work);
+  const zeros = await hostileMemory(git, work, 'zeros', stalled);
+  const many = await hostileMemory(git, work, 'many', ready);
   const fleetCli = await cliFleetBaseline(git, work);
   console.log(`fleet baseline: ${BASELINE_CLONES} × (git clone --depth 1 + tar czf) of the small repos, 4 at a time, scaled to ${FLEET}: ${ms(fleetCli)}`);
   const runs = [await fleet(git, timings, 4)];
@@ -575,6 +616,8 @@ async function main(): Promise<void> {
     ['  artifact size', mb(big.size), mb(big.tgz), x(big.size / big.tgz), ''],
     ['peak RSS (server | git clone)', mb(big.peakRss), mb(big.cliRss), x(big.peakRss / big.cliRss), `VmHWM ${mb(big.hwm)}`],
     ['  peak RSS above idle', mb(big.peakRss - big.idle.rss), mb(big.cliRss), x((big.peakRss - big.idle.rss) / big.cliRss), `idle (one small source done) ${mb(big.idle.rss)}`],
+    ['peak RSS, 400 MiB zero blob (server | git clone)', mb(zeros.hwm), mb(zeros.cliRss), x(zeros.hwm / zeros.cliRss), `stalled by --max-file-size; ${mb(zeros.hwm - zeros.idle)} above idle; under 1 GiB: ${verdict(zeros.hwm < 2 ** 30)}`],
+    ['peak RSS, 50,000 files (server | git clone)', mb(many.hwm), mb(many.cliRss), x(many.hwm / many.cliRss), `Ready; ${mb(many.hwm - many.idle)} above idle; under 1 GiB: ${verdict(many.hwm < 2 ** 30)}`],
     ['no-change poll, reconcile', ms(big.poll.reconcile), ms(big.lsRemote), x(big.poll.reconcile / big.lsRemote), 'vs git ls-remote'],
     ['no-change poll, annotate → Ready', ms(big.poll.e2e), ms(big.ready), x(big.poll.e2e / big.ready), 'vs the full fetch'],
     ['no-change poll, bytes sent', kb(Math.round(big.poll.bytes)), mb(big.fullBytes), x(big.poll.bytes / big.fullBytes), `${big.poll.requests} vs ${big.fullRequests} requests`],
