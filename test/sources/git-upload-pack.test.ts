@@ -96,6 +96,15 @@ describe('upload-pack client against git http-backend', () => {
     assert.equal(existsSync(dir), false, 'the failed fetch leaves no cache behind');
   });
 
+  it('reads the ref advertisement only up to its bound', async () => {
+    await s.createRepo('refs');
+    for (let i = 0; i < 40; i++) await s.git(['update-ref', `refs/heads/branch-${i}`, 'HEAD'], { repo: 'refs' });
+    assert.equal((await lsRemote(s.url('refs'), {}, { maxAdvertisementBytes: 1 << 20 })).refs.size, 42);
+    const e = await lsRemote(s.url('refs'), {}, { maxAdvertisementBytes: 1000 }).catch((x) => x);
+    assert.ok(e instanceof FetchLimitError && e.kind === 'refs', String(e));
+    assert.equal(e.message, "the remote's ref advertisement is larger than the limit of 1000 bytes");
+  });
+
   it('names the path of a blob over the file limit', async () => {
     await s.createRepo('onebig', { files: { 'README.md': 'x\n', 'sub/small.txt': 's\n' } });
     await s.addLargeFile('onebig', 'sub/dir/big.bin', 3 << 20);

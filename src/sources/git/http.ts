@@ -106,40 +106,43 @@ export function createSend(auth: GitAuth = {}, o: HttpOptions = {}): Send {
   };
 }
 
+/** isomorphic-git's plugin, and whether a body was cut off. */
+export interface BoundedHttpClient extends HttpClient {
+  /** Throws the FetchLimitError when a response was longer than the bound. */
+  assertComplete(): void;
+}
+
 /**
  * isomorphic-git's HTTP plugin over `send`, for the ref advertisement. isomorphic-git reads a
- * response whole, so the body is cut off past `maxBodyBytes`.
+ * response whole, so the body is cut off past `maxBodyBytes`; isomorphic-git takes a failing body
+ * for its end, so the caller asks `assertComplete()` afterwards.
  */
-export function createHttpClient(auth: GitAuth = {}, o: HttpOptions = {}, maxBodyBytes = MAX_ADVERTISEMENT_BYTES): HttpClient {
+export function createHttpClient(auth: GitAuth = {}, o: HttpOptions = {}, maxBodyBytes = MAX_ADVERTISEMENT_BYTES): BoundedHttpClient {
   const send = createSend(auth, o);
+  let cut: FetchLimitError | undefined;
+  async function* bounded(body: http.IncomingMessage): AsyncIterableIterator<Uint8Array> {
+    let n = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > maxBodyBytes) {
+        body.destroy();
+        throw (cut = new FetchLimitError('refs', maxBodyBytes, maxBodyBytes));
+      }
+      yield chunk;
+    }
+  }
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       const body = req.body ? await collect(req.body as AsyncIterable<Uint8Array> | Iterable<Uint8Array>) : undefined;
       const res = await send({ url: req.url, method: req.method === 'POST' ? 'POST' : 'GET', headers: req.headers, body });
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
-      return {
-        url: res.url,
-        method: req.method,
-        statusCode: res.statusCode,
-        statusMessage: res.statusMessage,
-        headers: flat,
-        body: bounded(res.body, maxBodyBytes),
-      };
+      return { url: res.url, method: req.method, statusCode: res.statusCode, statusMessage: res.statusMessage, headers: flat, body: bounded(res.body) };
+    },
+    assertComplete() {
+      if (cut) throw cut;
     },
   };
-}
-
-async function* bounded(body: http.IncomingMessage, max: number): AsyncIterableIterator<Uint8Array> {
-  let n = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > max) {
-      body.destroy();
-      throw new FetchLimitError('refs', max, max);
-    }
-    yield chunk;
-  }
 }
 
 async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {

@@ -31,11 +31,14 @@ export function splitUrlCredentials(url: string, auth: GitAuth): { url: string; 
   return { url: u.toString(), auth: merged };
 }
 
-export async function lsRemote(url: string, auth: GitAuth = {}, o: GitRequestOptions = {}): Promise<RemoteRefs> {
+/** `o.maxAdvertisementBytes` bounds the info/refs response (default MAX_ADVERTISEMENT_BYTES). */
+export async function lsRemote(url: string, auth: GitAuth = {}, o: GitRequestOptions & { maxAdvertisementBytes?: number } = {}): Promise<RemoteRefs> {
   const target = splitUrlCredentials(url, auth);
   let info: Awaited<ReturnType<typeof git.getRemoteInfo2>>;
   try {
-    info = await git.getRemoteInfo2({ http: createHttpClient(target.auth, o), url: target.url, protocolVersion: 1 });
+    const http = createHttpClient(target.auth, o, o.maxAdvertisementBytes);
+    info = await git.getRemoteInfo2({ http, url: target.url, protocolVersion: 1 });
+    http.assertComplete();
   } catch (err) {
     throw toRemoteError(err, url, 'list refs of');
   }
