@@ -92,14 +92,14 @@ async function send(r: RawRequest, fuzzed = false): Promise<RawResponse> {
   } catch (e) {
     const proc = s.proc!;
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      const why = `the server died (exit ${proc.exitCode}, signal ${proc.signalCode}) on ${describeRequest(r)}: ${(e as Error).message}\nlast log lines:\n${s.logs.slice(-3000)}`;
+      const why = `the server died (exit ${proc.exitCode}, signal ${proc.signalCode}; ${(e as Error).message}) on ${describeRequest(r)}\nlast log lines:\n${s.logs.slice(-3000)}`;
       client.close();
       stats.restarts++;
       await s.restart();
       client = new RawClient(s);
       throw new Error(why);
     }
-    throw new Error(`no answer to ${describeRequest(r)}: ${(e as Error).message}`);
+    throw new Error(`no answer (${(e as Error).message}) to ${describeRequest(r)}`);
   }
 }
 
@@ -423,6 +423,34 @@ async function runCase(c: Case): Promise<void> {
             assert.ok(ev.object.code < 500, `a watch ERROR with code ${ev.object.code}: ${truncate(line, 500)} on ${describeRequest(r)}`);
           }
         }
+      }
+      return;
+    }
+
+    case 'burst': {
+      // n loops of `rounds` valid merge patches each, all at once: every one is answered 200 and lands.
+      const hr = KINDS.findIndex((x) => x.kind === 'HelmRelease');
+      const names: string[] = [];
+      for (let i = 0; i < d.n; i++) names.push(await createValid(hr));
+      const results = await Promise.all(
+        names.map(async (name) => {
+          for (let round = 1; round <= d.rounds; round++) {
+            const r: RawRequest = { method: 'PATCH', path: item('helmreleases', name), headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { values: { round, blob: 'b'.repeat(d.size) } } }) };
+            try {
+              const res = await send(r, true);
+              checkResponse(r, res);
+              if (res.status !== 200) return `${name} round ${round}: ${describeResponse(res)}`;
+            } catch (e) {
+              return `${name} round ${round}: ${(e as Error).message.slice(0, 300)}`;
+            }
+          }
+          return '';
+        }),
+      );
+      assert.deepEqual(results.filter(Boolean), [], `${d.n} loops of ${d.rounds} concurrent ${d.size}-byte merge patches on kept-alive connections`);
+      for (const name of names) {
+        const got = await getObject('helmreleases', name);
+        assert.equal(got.obj?.spec?.values?.round, d.rounds, `${name} after the burst: ${describeResponse(got.res)}`);
       }
       return;
     }

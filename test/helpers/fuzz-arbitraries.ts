@@ -687,7 +687,7 @@ const deleteBodyArb: fc.Arbitrary<DeleteBodyDesc> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('value' as const), v: valueArb }) },
 );
 
-export type Verb = 'create' | 'applyCreate' | 'update' | 'status' | 'merge' | 'json' | 'apply' | 'strategic' | 'delete' | 'deletecollection' | 'get' | 'list' | 'listAll' | 'watch' | 'odd';
+export type Verb = 'create' | 'applyCreate' | 'update' | 'status' | 'merge' | 'json' | 'apply' | 'strategic' | 'delete' | 'deletecollection' | 'get' | 'list' | 'listAll' | 'watch' | 'odd' | 'burst';
 
 interface Common {
   kind: number;
@@ -705,6 +705,7 @@ export type CaseDesc = Common &
     | { verb: 'delete' | 'deletecollection'; body: DeleteBodyDesc }
     | { verb: 'get' | 'list' | 'listAll' | 'watch'; sub?: string }
     | { verb: 'odd'; method: string; path: string }
+    | { verb: 'burst'; n: number; rounds: number; size: number }
   );
 
 const ODD_PATHS = [
@@ -754,6 +755,8 @@ export const caseArb: fc.Arbitrary<CaseDesc> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ ...common, verb: fc.constant('deletecollection' as const), body: deleteBodyArb }) },
   { weight: 8, arbitrary: fc.record({ ...common, verb: fc.constantFrom('get' as const, 'list' as const, 'listAll' as const, 'watch' as const), sub: fc.option(fc.constantFrom('status', 'artifact', 'bogus', 'status/x'), { freq: 6, nil: undefined }) }, { requiredKeys: ['kind', 'query', 'headers', 'wrap', 'verb'] }) },
   { weight: 2, arbitrary: fc.record({ ...common, verb: fc.constant('odd' as const), method: fc.constantFrom(...ODD_METHODS), path: fc.constantFrom(...ODD_PATHS) }) },
+  // n loops of valid merge patches at once, each loop on its own HelmRelease, over the kept-alive connections.
+  { weight: 1, arbitrary: fc.record({ ...common, verb: fc.constant('burst' as const), n: fc.integer({ min: 2, max: 6 }), rounds: fc.integer({ min: 1, max: 4 }), size: fc.constantFrom(1000, 30_000, 100_000, 300_000) }) },
 );
 
 /** fast-check prints counterexamples with this: the description, long strings cut. */
