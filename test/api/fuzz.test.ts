@@ -447,7 +447,8 @@ async function runCase(c: Case): Promise<void> {
           return '';
         }),
       );
-      assert.deepEqual(results.filter(Boolean), [], `${d.n} loops of ${d.rounds} concurrent ${d.size}-byte merge patches on kept-alive connections`);
+      const lost = results.filter(Boolean);
+      assert.deepEqual(lost, [], `${d.n} loops of ${d.rounds} concurrent ${d.size}-byte merge patches on kept-alive connections: ${lost.length} not answered 200: ${lost.map((l) => truncate(l, 400)).join(' | ')}`);
       for (const name of names) {
         const got = await getObject('helmreleases', name);
         assert.equal(got.obj?.spec?.values?.round, d.rounds, `${name} after the burst: ${describeResponse(got.res)}`);
