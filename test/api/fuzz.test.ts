@@ -5,8 +5,10 @@
 // and nothing left behind by a rejected or dry-run write. Every 100 requests and at the end: the
 // process is alive and /readyz answers fast.
 //
-// Bounded: FUZZ_RUNS generated requests (2,000 by default). FUZZ_SEED=<n> (printed at the start)
-// replays a run; FUZZ_PATH=<path> (printed by fast-check on failure) replays the shrunk counterexample.
+// Bounded: FUZZ_RUNS generated cases (2,000 by default; one request each, a burst several), within
+// FUZZ_TIME_LIMIT_MS. FUZZ_SEED=<n> (printed at the start) replays a run; FUZZ_PATH=<path> (printed by
+// fast-check on failure) replays the shrunk counterexample; FUZZ_KEEP_GOING=1 lists one example of
+// every kind of failure instead of stopping at the first.
 
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
@@ -478,48 +480,52 @@ const failures = new Map<string, { count: number; example: string }>();
 it(`fuzz: ${RUNS} generated requests, no 5xx, Status errors, nothing left behind by a rejected write, /readyz fast`, { timeout: TIME_LIMIT_MS + 120_000 }, async () => {
   const start = performance.now();
   let runs = 0;
-  await fc.assert(
-    fc.asyncProperty(caseArbitrary, async (c) => {
-      try {
-        await runCase(c);
-        if (++runs % 100 === 0) await checkAlive();
-      } catch (e) {
-        if (!KEEP_GOING) throw e;
-        const message = (e as Error).message;
-        // One example per kind of failure: the message's start, numbers and names blanked.
-        const kind = message.split(/: (GET|PUT|POST|PATCH|DELETE) /)[0].replace(/\d+/g, 'N').replace(/"[^"]*"/g, '"…"').slice(0, 120);
-        const seen = failures.get(kind);
-        if (seen) seen.count++;
-        else failures.set(kind, { count: 1, example: `${fc.stringify(c)}\n${truncate(message, 2500)}` });
-      }
-    }),
-    { seed: SEED, numRuns: RUNS, ...(PATH ? { path: PATH } : {}), includeErrorInReport: true, plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)] },
-  );
-  if (failures.size) {
-    const report = [...failures].map(([kind, f]) => `--- ${f.count} × ${kind}\n${f.example}`).join('\n\n');
-    assert.fail(`${failures.size} kinds of failure in ${stats.cases} cases (FUZZ_SEED=${SEED}):\n${report}`);
-  }
-  await checkAlive();
-
-  // Nothing is stored that no 2xx write created, and everything stored reads back.
-  for (const k of KINDS) {
-    const r = { method: 'GET', path: `${API}/${k.plural}` };
-    const res = await send(r);
-    checkResponse(r, res);
-    assert.equal(res.status, 200);
-    for (const o of res.json().items) {
-      const key = ackKey(k.plural, o.metadata.namespace, o.metadata.name);
-      assert.ok(acknowledged.has(key), `${key} is stored, but no write that created it was acknowledged`);
-      assert.match(o.metadata.uid, /^[0-9a-f-]{36}$/, key);
-      assert.match(o.metadata.resourceVersion, /^\d+$/, key);
-      const got = await getObject(k.plural, o.metadata.name, o.metadata.namespace);
-      assert.equal(got.status, 200, `${key} is listed but does not read back: ${describeResponse(got.res)}`);
+  const report = () =>
+    console.log(
+      `fuzz: ${stats.cases} cases, ${stats.fuzzRequests} generated requests (${stats.requests} with the checks' own) in ${((performance.now() - start) / 1000).toFixed(1)} s; ` +
+        `statuses ${JSON.stringify(Object.fromEntries([...stats.byStatus].sort((a, b) => a[0] - b[0])))}; slowest ${stats.slowest.ms} ms (${stats.slowest.what}); ` +
+        `worst /readyz ${stats.readyzWorstMs} ms; restarts ${stats.restarts}`,
+    );
+  try {
+    await fc.assert(
+      fc.asyncProperty(caseArbitrary, async (c) => {
+        try {
+          await runCase(c);
+          if (++runs % 100 === 0) await checkAlive();
+        } catch (e) {
+          if (!KEEP_GOING) throw e;
+          const message = (e as Error).message;
+          // One example per kind of failure: the message's start, numbers and names blanked.
+          const kind = message.split(/: (GET|PUT|POST|PATCH|DELETE) /)[0].replace(/\d+/g, 'N').replace(/"[^"]*"/g, '"…"').slice(0, 120);
+          const seen = failures.get(kind);
+          if (seen) seen.count++;
+          else failures.set(kind, { count: 1, example: `${fc.stringify(c)}\n${truncate(message, 2500)}` });
+        }
+      }),
+      { seed: SEED, numRuns: RUNS, ...(PATH ? { path: PATH } : {}), includeErrorInReport: true, plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)] },
+    );
+    if (failures.size) {
+      const listing = [...failures].map(([kind, f]) => `--- ${f.count} × ${kind}\n${f.example}`).join('\n\n');
+      assert.fail(`${failures.size} kinds of failure in ${stats.cases} cases (FUZZ_SEED=${SEED}):\n${listing}`);
     }
+    await checkAlive();
+
+    // Nothing is stored that no 2xx write created, and everything stored reads back.
+    for (const k of KINDS) {
+      const r = { method: 'GET', path: `${API}/${k.plural}` };
+      const res = await send(r);
+      checkResponse(r, res);
+      assert.equal(res.status, 200);
+      for (const o of res.json().items) {
+        const key = ackKey(k.plural, o.metadata.namespace, o.metadata.name);
+        assert.ok(acknowledged.has(key), `${key} is stored, but no write that created it was acknowledged`);
+        assert.match(o.metadata.uid, /^[0-9a-f-]{36}$/, key);
+        assert.match(o.metadata.resourceVersion, /^\d+$/, key);
+        const got = await getObject(k.plural, o.metadata.name, o.metadata.namespace);
+        assert.equal(got.status, 200, `${key} is listed but does not read back: ${describeResponse(got.res)}`);
+      }
+    }
+  } finally {
+    report();
   }
-  const seconds = ((performance.now() - start) / 1000).toFixed(1);
-  console.log(
-    `fuzz: ${stats.cases} cases, ${stats.fuzzRequests} generated requests (${stats.requests} with the checks' own) in ${seconds} s; ` +
-      `statuses ${JSON.stringify(Object.fromEntries([...stats.byStatus].sort((a, b) => a[0] - b[0])))}; slowest ${stats.slowest.ms} ms (${stats.slowest.what}); ` +
-      `worst /readyz ${stats.readyzWorstMs} ms; restarts ${stats.restarts}`,
-  );
 });
