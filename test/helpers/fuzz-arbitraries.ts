@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import yaml from 'js-yaml';
-import { encodeJSON, hasRaw, nestedArrays, nestedMixed, nestedObjects, preview, raw, Raw, rawKey, truncate } from './json-text.js';
+import { encodeJSON, hasRaw, nestedArrays, nestedMixed, nestedObjects, preview, raw, Raw, rawKey } from './json-text.js';
 
 export const GV = 'gitops.toolkit/v1';
 
@@ -687,8 +687,6 @@ const deleteBodyArb: fc.Arbitrary<DeleteBodyDesc> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('value' as const), v: valueArb }) },
 );
 
-export type Verb = 'create' | 'applyCreate' | 'update' | 'status' | 'merge' | 'json' | 'apply' | 'strategic' | 'delete' | 'deletecollection' | 'get' | 'list' | 'listAll' | 'watch' | 'odd' | 'burst';
-
 interface Common {
   kind: number;
   query: [string, string][];
@@ -767,5 +765,3 @@ export class Case {
   }
 }
 export const caseArbitrary = caseArb.map((d) => new Case(d), (c) => (c as Case).d);
-
-export { truncate };
