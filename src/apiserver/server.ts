@@ -260,6 +260,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     },
     app,
   );
+  server.on('secureConnection', readThroughStream);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0; // watches are long-lived; their own timeout ends them
@@ -285,4 +286,15 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Node's HTTP server reads a connection natively ("consumes" the socket) and, when a request arrives
+ * while the previous response still needs drain, pauses the socket and its parser; on a TLS socket
+ * the rest of that read still reaches the paused parser, which fails with HPE_PAUSED and resets the
+ * connection (seen here with 100 KB merge patches from six kept-alive clients). A 'data' listener
+ * makes Node read through the stream instead (its documented fallback), where a pause holds.
+ */
+function readThroughStream(socket: import('node:tls').TLSSocket): void {
+  socket.on('data', () => {});
 }
