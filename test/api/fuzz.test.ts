@@ -11,6 +11,7 @@
 // every kind of failure instead of stopping at the first.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, it } from 'node:test';
 import fc from 'fast-check';
 import yaml from 'js-yaml';
@@ -487,6 +488,16 @@ async function runCase(c: Case): Promise<void> {
 
 const failures = new Map<string, { count: number; example: string }>();
 
+/** The server's peak resident set (VmHWM), for the report: the run must not balloon it. */
+function peakRssMiB(): string {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.proc!.pid}/status`, 'utf8'))?.[1];
+    return kb ? String(Math.round(Number(kb) / 1024)) : '?';
+  } catch {
+    return '?';
+  }
+}
+
 it(`fuzz: ${RUNS} generated requests, no 5xx, Status errors, nothing left behind by a rejected write, /readyz fast`, { timeout: TIME_LIMIT_MS + 120_000 }, async () => {
   const start = performance.now();
   let runs = 0;
@@ -494,7 +505,7 @@ it(`fuzz: ${RUNS} generated requests, no 5xx, Status errors, nothing left behind
     console.log(
       `fuzz: ${stats.cases} cases, ${stats.fuzzRequests} generated requests (${stats.requests} with the checks' own) in ${((performance.now() - start) / 1000).toFixed(1)} s; ` +
         `statuses ${JSON.stringify(Object.fromEntries([...stats.byStatus].sort((a, b) => a[0] - b[0])))}; slowest ${stats.slowest.ms} ms (${stats.slowest.what}); ` +
-        `worst /readyz ${stats.readyzWorstMs} ms; restarts ${stats.restarts}`,
+        `worst /readyz ${stats.readyzWorstMs} ms; restarts ${stats.restarts}; server peak RSS ${peakRssMiB()} MiB`,
     );
   try {
     await fc.assert(
