@@ -5,6 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { resources } from './apis/v1/index.js';
+import { GROUP, VERSION } from './apis/v1/common.js';
+import { ResourceStores } from './registry/resource-stores.js';
 import { artifactServer } from './apiserver/handlers/artifacts.js';
 import { createApiServer } from './apiserver/server.js';
 import { ArtifactStore, ownerKey } from './artifacts/store.js';
@@ -82,9 +84,11 @@ async function main(): Promise<void> {
   const artifacts = new ArtifactStore(join(dataDir, 'artifacts'));
   metrics.artifactBytesSource = () => artifacts.totalBytes();
   const serving = servingFiles ? await readKeyPair(servingFiles) : { cert: certs!.servingCert, key: certs!.servingKey };
+  // Built once: the API server serves them and the controllers reconcile through them.
+  const stores = new ResourceStores(resources, storage);
+  const gitRepositories = stores.forKind(GROUP, VERSION, 'GitRepository');
   const api = createApiServer({
-    resources,
-    storage,
+    stores,
     tls: { key: serving.key, cert: serving.cert, clientCA: trustedClientCAs(authn.current()) ?? '' },
     authenticators: [authenticator],
     authorizer,
@@ -129,9 +133,9 @@ async function main(): Promise<void> {
   const controllers = [
     enabled(options.controllers, 'gitrepository') &&
     new Controller({
-      store: api.stores.get('gitrepositories')!,
+      store: gitRepositories,
       reconciler: gitRepositoryReconciler({
-        store: api.stores.get('gitrepositories')!,
+        store: gitRepositories,
         artifacts,
         secrets,
         pool,
@@ -153,7 +157,7 @@ async function main(): Promise<void> {
   const sweep = async () => {
     try {
       const live = new Set<string>();
-      for (const store of api.stores.values()) {
+      for (const store of stores.values()) {
         if (!store.def.hasArtifact) continue;
         for (const item of (await store.list(undefined, {})).items) live.add(ownerKey({ kind: store.def.kind, namespace: item.metadata.namespace!, name: item.metadata.name! }));
       }

@@ -1,77 +1,99 @@
-// Discovery documents: /apis (plain APIGroupList, or aggregated apidiscovery.k8s.io v2/v2beta1),
-// /apis/gitops.toolkit and /apis/gitops.toolkit/v1 — what kubectl api-resources, short names and
-// categories come from.
+// Discovery documents for any set of group versions: /api and /apis (plain, or aggregated
+// apidiscovery.k8s.io v2/v2beta1), /apis/<group>, /apis/<group>/<version> and /api/v1 — what kubectl
+// api-resources, short names and categories come from.
 
 import { createHash } from 'node:crypto';
-import type { ResourceDefinition } from '../apis/meta/resource.js';
-import { API_VERSION, GROUP, VERSION } from '../apis/v1/common.js';
+import { apiVersionOf, type ResourceDefinition } from '../apis/meta/resource.js';
 
 export const RESOURCE_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 export const STATUS_VERBS = ['get', 'patch', 'update'];
 export const ARTIFACT_VERBS = ['get'];
 
-const groupVersion = { groupVersion: API_VERSION, version: VERSION };
-
-export function apiGroup() {
-  return { kind: 'APIGroup', apiVersion: 'v1', name: GROUP, versions: [groupVersion], preferredVersion: groupVersion };
+/** One served group version and its kinds. */
+export interface GroupVersionResources {
+  group: string;
+  version: string;
+  defs: ResourceDefinition[];
 }
 
-export function apiGroupList() {
-  const { kind: _k, apiVersion: _a, ...group } = apiGroup();
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [group] };
+/** The groups of `gvs` (not the core group, which is /api's), each with its versions; the first is preferred. */
+function groups(gvs: GroupVersionResources[]) {
+  const out = new Map<string, { groupVersion: string; version: string }[]>();
+  for (const gv of gvs) {
+    if (!gv.group) continue;
+    const versions = out.get(gv.group) ?? [];
+    versions.push({ groupVersion: apiVersionOf(gv), version: gv.version });
+    out.set(gv.group, versions);
+  }
+  return [...out].map(([name, versions]) => ({ name, versions, preferredVersion: versions[0] }));
+}
+
+/** /apis/<group>; undefined when the group is not served. */
+export function apiGroup(gvs: GroupVersionResources[], group: string) {
+  const g = groups(gvs).find((x) => x.name === group);
+  return g && { kind: 'APIGroup', apiVersion: 'v1', ...g };
+}
+
+export function apiGroupList(gvs: GroupVersionResources[]) {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups(gvs) };
+}
+
+/** /api: the core group's versions. */
+export function apiVersions(gvs: GroupVersionResources[]) {
+  return { kind: 'APIVersions', versions: gvs.filter((g) => !g.group).map((g) => g.version), serverAddressByClientCIDRs: null };
 }
 
 /** A short hash kube publishes so clients can notice a changed resource (storageVersionHash). */
-const storageVersionHash = (def: ResourceDefinition) => createHash('sha256').update(`${GROUP}/${VERSION}/${def.kind}`).digest('base64').slice(0, 11);
+const storageVersionHash = (def: ResourceDefinition) => createHash('sha256').update(`${def.group}/${def.version}/${def.kind}`).digest('base64').slice(0, 11);
 
-export function apiResourceList(defs: ResourceDefinition[]) {
-  const resources = defs.flatMap((def) => [
+/** The subresources a kind serves, with their verbs. */
+function subresources(def: ResourceDefinition): { name: string; verbs: string[] }[] {
+  return [...(def.hasStatus !== false ? [{ name: 'status', verbs: STATUS_VERBS }] : []), ...(def.hasArtifact ? [{ name: 'artifact', verbs: ARTIFACT_VERBS }] : [])];
+}
+
+export function apiResourceList(gv: GroupVersionResources) {
+  const resources = gv.defs.flatMap((def) => [
     {
       name: def.plural,
       singularName: def.singular,
-      namespaced: true,
+      namespaced: def.namespaced,
       kind: def.kind,
       verbs: RESOURCE_VERBS,
       ...(def.shortNames.length ? { shortNames: def.shortNames } : {}),
-      categories: def.categories,
+      ...(def.categories.length ? { categories: def.categories } : {}),
       storageVersionHash: storageVersionHash(def),
     },
-    { name: `${def.plural}/status`, singularName: '', namespaced: true, kind: def.kind, verbs: STATUS_VERBS },
-    ...(def.hasArtifact ? [{ name: `${def.plural}/artifact`, singularName: '', namespaced: true, kind: def.kind, verbs: ARTIFACT_VERBS }] : []),
+    ...subresources(def).map((sub) => ({ name: `${def.plural}/${sub.name}`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: sub.verbs })),
   ]);
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: API_VERSION, resources };
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(gv), resources };
 }
 
-export function aggregatedDiscovery(defs: ResourceDefinition[], version: 'v2' | 'v2beta1') {
-  const responseKind = (def: ResourceDefinition) => ({ group: GROUP, version: VERSION, kind: def.kind });
+/** Aggregated discovery (apidiscovery.k8s.io): `core` picks /api's document (the core group) or /apis's (all others). */
+export function aggregatedDiscovery(gvs: GroupVersionResources[], version: 'v2' | 'v2beta1', core = false) {
+  const responseKind = (def: ResourceDefinition) => ({ group: def.group, version: def.version, kind: def.kind });
+  const byGroup = new Map<string, GroupVersionResources[]>();
+  for (const gv of gvs) if (!gv.group === core) byGroup.set(gv.group, [...(byGroup.get(gv.group) ?? []), gv]);
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${version}`,
     metadata: {},
-    items: [
-      {
-        metadata: { name: GROUP, creationTimestamp: null },
-        versions: [
-          {
-            version: VERSION,
-            resources: defs.map((def) => ({
-              resource: def.plural,
-              responseKind: responseKind(def),
-              scope: 'Namespaced',
-              singularResource: def.singular,
-              verbs: RESOURCE_VERBS,
-              ...(def.shortNames.length ? { shortNames: def.shortNames } : {}),
-              categories: def.categories,
-              subresources: [
-                { subresource: 'status', responseKind: responseKind(def), verbs: STATUS_VERBS },
-                ...(def.hasArtifact ? [{ subresource: 'artifact', responseKind: responseKind(def), verbs: ARTIFACT_VERBS }] : []),
-              ],
-            })),
-            freshness: 'Current',
-          },
-        ],
-      },
-    ],
+    items: [...byGroup].map(([group, versions]) => ({
+      metadata: { ...(group ? { name: group } : {}), creationTimestamp: null },
+      versions: versions.map((gv) => ({
+        version: gv.version,
+        resources: gv.defs.map((def) => ({
+          resource: def.plural,
+          responseKind: responseKind(def),
+          scope: def.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: def.singular,
+          verbs: RESOURCE_VERBS,
+          ...(def.shortNames.length ? { shortNames: def.shortNames } : {}),
+          ...(def.categories.length ? { categories: def.categories } : {}),
+          subresources: subresources(def).map((sub) => ({ subresource: sub.name, responseKind: responseKind(def), verbs: sub.verbs })),
+        })),
+        freshness: 'Current',
+      })),
+    })),
   };
 }
 

@@ -1,18 +1,25 @@
-// OpenAPI v2 (/openapi/v2) and v3 (/openapi/v3, /openapi/v3/apis/gitops.toolkit/v1) built from the
-// kinds' JSON Schemas — the same schemas that validate writes. kubectl reads them for `explain`, for
+// OpenAPI v2 (/openapi/v2) and v3 (/openapi/v3, one document per group version such as
+// /openapi/v3/apis/gitops.toolkit/v1) built from the kinds' JSON Schemas — the same schemas that validate writes. kubectl reads them for `explain`, for
 // client-side validation, and to learn that writes take `dryRun` and `fieldValidation` and that PATCH
 // does not take strategic merge patches.
 
 import { createHash } from 'node:crypto';
-import type { JSONSchemaProps, ResourceDefinition } from '../apis/meta/resource.js';
-import { GROUP, VERSION } from '../apis/v1/common.js';
+import { groupVersionPath, type JSONSchemaProps, type ResourceDefinition } from '../apis/meta/resource.js';
 import { metaDefinitions, META } from './openapi-meta.js';
 
 type Doc = Record<string, unknown>;
+type GroupVersion = Pick<ResourceDefinition, 'group' | 'version'>;
 
-/** kube names a group's definitions by the reversed group: gitops.toolkit → toolkit.gitops.v1.Kind */
-const defName = (kind: string) => `${GROUP.split('.').reverse().join('.')}.${VERSION}.${kind}`;
-const gvk = (kind: string) => ({ group: GROUP, version: VERSION, kind });
+/**
+ * kube names a CRD group's definitions by the reversed group (gitops.toolkit → toolkit.gitops.v1.Kind)
+ * and the core group's io.k8s.api.core.v1.Kind.
+ */
+const defName = (gv: GroupVersion, kind: string) => `${gv.group ? gv.group.split('.').reverse().join('.') : 'io.k8s.api.core'}.${gv.version}.${kind}`;
+const gvk = (gv: GroupVersion, kind: string) => ({ group: gv.group, version: gv.version, kind });
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+/** kube's operation id and tag stem: GitopsToolkitV1, CoreV1, RbacAuthorizationV1 (".k8s.io" dropped). */
+const opStem = (gv: GroupVersion) => `${gv.group ? gv.group.replace(/\.k8s\.io$/, '').split('.').map(capitalize).join('') : 'Core'}${capitalize(gv.version)}`;
+const tagOf = (gv: GroupVersion) => `${opStem(gv).charAt(0).toLowerCase()}${opStem(gv).slice(1).replace(new RegExp(`${capitalize(gv.version)}$`), '')}_${gv.version}`;
 
 const PATCH_CONTENT_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
 
@@ -81,27 +88,35 @@ interface PathSpec {
 
 function pathsFor(def: ResourceDefinition): PathSpec[] {
   const K = def.kind;
-  const id = (verb: string, suffix = '') => `${verb}GitopsToolkitV1Namespaced${K}${suffix}`;
-  const base = `/apis/${GROUP}/${VERSION}`;
-  const ns = `${base}/namespaces/{namespace}/${def.plural}`;
-  const obj = defName(K);
-  const list = defName(def.listKind);
+  const stem = opStem(def);
+  // kube's ids: readGitopsToolkitV1NamespacedGitRepository, readCoreV1Namespace for cluster-scoped kinds.
+  const scoped = def.namespaced ? 'Namespaced' : '';
+  const id = (verb: string, suffix = '') => `${verb}${stem}${scoped}${K}${suffix}`;
+  const base = groupVersionPath(def);
+  const collection = def.namespaced ? `${base}/namespaces/{namespace}/${def.plural}` : `${base}/${def.plural}`;
+  const scopeParams = def.namespaced ? [PARAMS.namespace] : [];
+  const obj = defName(def, K);
+  const list = defName(def, def.listKind);
   const paths: PathSpec[] = [
+    ...(def.namespaced
+      ? [
+          {
+            path: `${base}/${def.plural}`,
+            params: [PARAMS.pretty],
+            ops: [{ method: 'get', action: 'list', operationId: `list${stem}${K}ForAllNamespaces`, description: `list or watch objects of kind ${K}`, params: LIST_PARAMS, kind: K, response: list } satisfies Operation],
+          },
+        ]
+      : []),
     {
-      path: `${base}/${def.plural}`,
-      params: [PARAMS.pretty],
-      ops: [{ method: 'get', action: 'list', operationId: `listGitopsToolkitV1${K}ForAllNamespaces`, description: `list or watch objects of kind ${K}`, params: LIST_PARAMS, kind: K, response: list }],
-    },
-    {
-      path: ns,
-      params: [PARAMS.namespace, PARAMS.pretty],
+      path: collection,
+      params: [...scopeParams, PARAMS.pretty],
       ops: [
-        { method: 'get', action: 'list', operationId: `listGitopsToolkitV1Namespaced${K}`, description: `list or watch objects of kind ${K}`, params: LIST_PARAMS, kind: K, response: list },
-        { method: 'post', action: 'post', operationId: `createGitopsToolkitV1Namespaced${K}`, description: `create a ${K}`, params: WRITE_PARAMS, kind: K, body: 'object', response: obj, created: true },
+        { method: 'get', action: 'list', operationId: id('list'), description: `list or watch objects of kind ${K}`, params: LIST_PARAMS, kind: K, response: list },
+        { method: 'post', action: 'post', operationId: id('create'), description: `create a ${K}`, params: WRITE_PARAMS, kind: K, body: 'object', response: obj, created: true },
         {
           method: 'delete',
           action: 'deletecollection',
-          operationId: `deleteGitopsToolkitV1CollectionNamespaced${K}`,
+          operationId: `delete${stem}Collection${scoped}${K}`,
           description: `delete collection of ${K}`,
           params: [PARAMS.dryRun, PARAMS.fieldSelector, PARAMS.labelSelector, PARAMS.gracePeriodSeconds, PARAMS.propagationPolicy],
           kind: K,
@@ -111,8 +126,8 @@ function pathsFor(def: ResourceDefinition): PathSpec[] {
       ],
     },
     {
-      path: `${ns}/{name}`,
-      params: [PARAMS.name, PARAMS.namespace, PARAMS.pretty],
+      path: `${collection}/{name}`,
+      params: [PARAMS.name, ...scopeParams, PARAMS.pretty],
       ops: [
         { method: 'get', action: 'get', operationId: id('read'), description: `read the specified ${K}`, params: [PARAMS.resourceVersion], kind: K, response: obj },
         { method: 'put', action: 'put', operationId: id('replace'), description: `replace the specified ${K}`, params: WRITE_PARAMS, kind: K, body: 'object', response: obj, created: true },
@@ -120,20 +135,22 @@ function pathsFor(def: ResourceDefinition): PathSpec[] {
         { method: 'delete', action: 'delete', operationId: id('delete'), description: `delete a ${K}`, params: [PARAMS.dryRun, PARAMS.gracePeriodSeconds, PARAMS.propagationPolicy], kind: K, body: 'deleteOptions', response: obj },
       ],
     },
-    {
-      path: `${ns}/{name}/status`,
-      params: [PARAMS.name, PARAMS.namespace, PARAMS.pretty],
+  ];
+  if (def.hasStatus !== false) {
+    paths.push({
+      path: `${collection}/{name}/status`,
+      params: [PARAMS.name, ...scopeParams, PARAMS.pretty],
       ops: [
         { method: 'get', action: 'get', operationId: id('read', 'Status'), description: `read status of the specified ${K}`, params: [PARAMS.resourceVersion], kind: K, response: obj },
         { method: 'put', action: 'put', operationId: id('replace', 'Status'), description: `replace status of the specified ${K}`, params: WRITE_PARAMS, kind: K, body: 'object', response: obj, created: true },
         { method: 'patch', action: 'patch', operationId: id('patch', 'Status'), description: `partially update status of the specified ${K}`, params: [...WRITE_PARAMS, PARAMS.force], kind: K, body: 'patch', response: obj },
       ],
-    },
-  ];
+    });
+  }
   if (def.hasArtifact) {
     paths.push({
-      path: `${ns}/{name}/artifact`,
-      params: [PARAMS.name, PARAMS.namespace],
+      path: `${collection}/{name}/artifact`,
+      params: [PARAMS.name, ...scopeParams],
       ops: [{ method: 'get', action: 'get', operationId: id('read', 'Artifact'), description: `download the artifact (tar.gz) of the specified ${K}`, params: [], kind: K, response: 'artifact' }],
     });
   }
@@ -148,7 +165,7 @@ function publishedSchema(def: ResourceDefinition, ref: (name: string) => string,
   const props = { ...(schema.properties as Doc) };
   const metaDescription = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
   props.metadata = v3 ? { allOf: [{ $ref: ref(META.ObjectMeta) }], description: metaDescription } : { $ref: ref(META.ObjectMeta), description: metaDescription };
-  return { ...schema, properties: props, 'x-kubernetes-group-version-kind': [gvk(def.kind)] };
+  return { ...schema, properties: props, 'x-kubernetes-group-version-kind': [gvk(def, def.kind)] };
 }
 
 function listSchema(def: ResourceDefinition, ref: (name: string) => string): Doc {
@@ -159,10 +176,10 @@ function listSchema(def: ResourceDefinition, ref: (name: string) => string): Doc
     properties: {
       apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
       kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-      items: { type: 'array', description: `List of ${def.plural}.`, items: { $ref: ref(defName(def.kind)) } },
+      items: { type: 'array', description: `List of ${def.plural}.`, items: { $ref: ref(defName(def, def.kind)) } },
       metadata: { $ref: ref(META.ListMeta), description: 'Standard list metadata.' },
     },
-    'x-kubernetes-group-version-kind': [gvk(def.listKind)],
+    'x-kubernetes-group-version-kind': [gvk(def, def.listKind)],
   };
 }
 
@@ -189,8 +206,8 @@ export function openAPIv2(defs: ResourceDefinition[]): Doc {
   const definitions: Doc = { ...metaDefinitions(ref, false) };
   const paths: Doc = {};
   for (const def of defs) {
-    definitions[defName(def.kind)] = publishedSchema(def, ref, false);
-    definitions[defName(def.listKind)] = listSchema(def, ref);
+    definitions[defName(def, def.kind)] = publishedSchema(def, ref, false);
+    definitions[defName(def, def.listKind)] = listSchema(def, ref);
     for (const ps of pathsFor(def)) {
       const item: Doc = { parameters: ps.params };
       for (const op of ps.ops) {
@@ -205,11 +222,11 @@ export function openAPIv2(defs: ResourceDefinition[]): Doc {
           consumes: op.body === 'patch' ? PATCH_CONTENT_TYPES : ['application/json', 'application/yaml'],
           produces: op.response === 'artifact' ? ['application/gzip'] : ['application/json', 'application/yaml'],
           schemes: ['https'],
-          tags: ['gitopsToolkit_v1'],
+          tags: [tagOf(def)],
           parameters,
           responses: { '200': ok, ...(op.created ? { '201': ok } : {}), '401': { description: 'Unauthorized' } },
           'x-kubernetes-action': op.action,
-          'x-kubernetes-group-version-kind': gvk(op.kind),
+          'x-kubernetes-group-version-kind': gvk(def, op.kind),
         };
       }
       paths[ps.path] = item;
@@ -217,7 +234,7 @@ export function openAPIv2(defs: ResourceDefinition[]): Doc {
   }
   return {
     swagger: '2.0',
-    info: { title: 'gitops-toolkit', version: VERSION },
+    info: { title: 'gitops-toolkit', version: 'v1' },
     paths,
     definitions,
     securityDefinitions: { BearerToken: { type: 'apiKey', name: 'authorization', in: 'header', description: 'Bearer Token authentication' } },
@@ -225,6 +242,7 @@ export function openAPIv2(defs: ResourceDefinition[]): Doc {
   };
 }
 
+/** The v3 document of one group version: `defs` all share it. */
 export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
   const ref = (name: string) => `#/components/schemas/${name}`;
   const schemas: Doc = { ...metaDefinitions(ref, true) };
@@ -232,8 +250,8 @@ export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
   const v3Param = (x: Param) => ({ name: x.name, in: x.in, description: x.description, ...(x.required ? { required: true } : {}), schema: { type: x.type, ...(x.uniqueItems ? { uniqueItems: true } : {}) } });
   const jsonContent = (schema: unknown, types = ['application/json', 'application/yaml']) => Object.fromEntries(types.map((t) => [t, { schema }]));
   for (const def of defs) {
-    schemas[defName(def.kind)] = publishedSchema(def, ref, true);
-    schemas[defName(def.listKind)] = listSchema(def, ref);
+    schemas[defName(def, def.kind)] = publishedSchema(def, ref, true);
+    schemas[defName(def, def.listKind)] = listSchema(def, ref);
     for (const ps of pathsFor(def)) {
       const item: Doc = { parameters: ps.params.map(v3Param) };
       for (const op of ps.ops) {
@@ -246,14 +264,14 @@ export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
         if (op.body === 'patch') requestBody = { content: jsonContent({ $ref: ref(META.Patch) }, PATCH_CONTENT_TYPES), required: true };
         if (op.body === 'deleteOptions') requestBody = { content: jsonContent({ $ref: ref(META.DeleteOptions) }) };
         item[op.method] = {
-          tags: ['gitopsToolkit_v1'],
+          tags: [tagOf(def)],
           description: op.description,
           operationId: op.operationId,
           parameters: op.params.map(v3Param),
           ...(requestBody ? { requestBody } : {}),
           responses: { '200': ok, ...(op.created ? { '201': ok } : {}), '401': { description: 'Unauthorized' } },
           'x-kubernetes-action': op.action,
-          'x-kubernetes-group-version-kind': gvk(op.kind),
+          'x-kubernetes-group-version-kind': gvk(def, op.kind),
         };
       }
       paths[ps.path] = item;
@@ -261,17 +279,18 @@ export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
   }
   return {
     openapi: '3.0.0',
-    info: { title: 'gitops-toolkit', version: VERSION },
+    info: { title: 'gitops-toolkit', version: defs[0]?.version ?? 'v1' },
     paths,
     components: { schemas, securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } } },
   };
 }
 
-export const OPENAPI_V3_GV_PATH = `apis/${GROUP}/${VERSION}`;
+/** Where a group version's v3 document is under /openapi/v3/: `apis/gitops.toolkit/v1`, `api/v1`. */
+export const openAPIv3Path = (gv: GroupVersion) => groupVersionPath(gv).slice(1);
 
 export const hashOf = (body: string) => createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase();
 
-/** /openapi/v3: where each group-version's document is, with a content hash for caching. */
-export function openAPIv3Index(gvDocHash: string): Doc {
-  return { paths: { [OPENAPI_V3_GV_PATH]: { serverRelativeURL: `/openapi/v3/${OPENAPI_V3_GV_PATH}?hash=${gvDocHash}` } } };
+/** /openapi/v3: where each group version's document is, with a content hash for caching. */
+export function openAPIv3Index(docs: { path: string; hash: string }[]): Doc {
+  return { paths: Object.fromEntries(docs.map((d) => [d.path, { serverRelativeURL: `/openapi/v3/${d.path}?hash=${d.hash}` }])) };
 }

@@ -57,9 +57,11 @@ describe('requestInfo: resource requests', () => {
     // names are percent-decoded after splitting, so an encoded "/" stays inside the name (and is refused later)
     ['GET', `${NS}/a%2Fb`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'a/b' }],
     ['GET', `${NS}/bad%zz`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'bad%zz' }],
-    // /namespaces alone lists a resource called namespaces; /namespaces/NS alone names no resource (a 404)
+    // kube's rule: /namespaces lists namespaces; /namespaces/NS and /namespaces/NS/status|finalize are that namespace
     ['GET', `${G}/namespaces`, 'list', { resource: 'namespaces' }],
-    ['GET', `${G}/namespaces/ns1`, 'list', { namespace: 'ns1' }],
+    ['GET', `${G}/namespaces/ns1`, 'get', { namespace: 'ns1', resource: 'namespaces', name: 'ns1' }],
+    ['PUT', `${G}/namespaces/ns1/finalize`, 'update', { namespace: 'ns1', resource: 'namespaces', name: 'ns1', subresource: 'finalize' }],
+    ['GET', `${G}/namespaces/ns1/status`, 'get', { namespace: 'ns1', resource: 'namespaces', name: 'ns1', subresource: 'status' }],
   ];
   for (const [method, url, verb, rest] of cases) {
     it(`${method} ${url.slice(G.length)} → ${verb}`, () => {
@@ -67,6 +69,24 @@ describe('requestInfo: resource requests', () => {
       const got = info(method, url);
       for (const k of Object.keys(got) as (keyof RequestInfo)[]) if (got[k] === undefined) delete got[k];
       assert.deepEqual(got, want);
+    });
+  }
+});
+
+describe('requestInfo: any group, and the core group under /api', () => {
+  const cases: [string, string, Partial<RequestInfo> & { verb: string }][] = [
+    ['GET', '/apis/other.example/v1/foos', { verb: 'list', apiGroup: 'other.example', apiVersion: 'v1', resource: 'foos' }],
+    ['GET', '/api/v1/namespaces/default/configmaps/cm', { verb: 'get', apiGroup: '', apiVersion: 'v1', namespace: 'default', resource: 'configmaps', name: 'cm' }],
+    ['POST', '/api/v1/namespaces', { verb: 'create', apiGroup: '', apiVersion: 'v1', resource: 'namespaces' }],
+    ['DELETE', '/api/v1/namespaces/team-a', { verb: 'delete', apiGroup: '', apiVersion: 'v1', namespace: 'team-a', resource: 'namespaces', name: 'team-a' }],
+    ['GET', '/apis/apps/v1/deployments?watch=1', { verb: 'watch', apiGroup: 'apps', apiVersion: 'v1', resource: 'deployments' }],
+    ['PUT', '/apis/apps/v1/namespaces/ns/deployments/web/scale', { verb: 'update', apiGroup: 'apps', apiVersion: 'v1', namespace: 'ns', resource: 'deployments', name: 'web', subresource: 'scale' }],
+  ];
+  for (const [method, url, want] of cases) {
+    it(`${method} ${url}`, () => {
+      const got = info(method, url);
+      for (const k of Object.keys(got) as (keyof RequestInfo)[]) if (got[k] === undefined) delete got[k];
+      assert.deepEqual(got, { resourceRequest: true, path: url.split('?')[0], ...want });
     });
   }
 });
@@ -82,7 +102,9 @@ describe('requestInfo: non-resource requests', () => {
     ['GET', '/readyz/storage?verbose', 'get'],
     ['HEAD', '/version', 'head'],
     ['GET', '/openapi/v3/apis/gitops.toolkit/v1?hash=abc', 'get'],
-    ['GET', '/apis/other.example/v1/foos', 'get'],
+    ['GET', '/api', 'get'],
+    ['GET', '/api/v1', 'get'],
+    ['GET', '/apis/apps', 'get'],
     ['PUT', '/metrics', 'put'],
   ];
   for (const [method, url, verb] of cases) {

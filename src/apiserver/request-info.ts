@@ -1,8 +1,6 @@
 // Turns a request into kube's RequestInfo: verb, group, version, namespace, resource, subresource,
 // name. Authorization, metrics and the resource handler all read it.
 
-import { GROUP, VERSION } from '../apis/v1/common.js';
-
 export interface RequestInfo {
   resourceRequest: boolean;
   path: string;
@@ -19,12 +17,29 @@ export interface RequestInfo {
 
 const METHOD_VERBS: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', GET: 'get', HEAD: 'get' };
 
+/** Subresources of a namespace that keep `/namespaces/NS/<sub>` a request on the namespace itself (kube's list). */
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+
+/**
+ * kube's RequestInfoFactory: `/apis/<group>/<version>/…` and `/api/<version>/…` are resource
+ * requests for whatever group they name (an unknown one is a 404 later, after authorization, as in
+ * kube); everything else, discovery included, is a non-resource request.
+ */
 export function requestInfo(method: string, rawPath: string, query: URLSearchParams): RequestInfo {
   const path = rawPath.split('?')[0];
-  const lowerVerb = (METHOD_VERBS[method] ?? method.toLowerCase());
-  const prefix = `/apis/${GROUP}/${VERSION}/`;
-  if (!path.startsWith(prefix)) return { resourceRequest: false, path, verb: method.toLowerCase() };
-  let parts = path.slice(prefix.length).split('/').filter((p, i, a) => p !== '' || i < a.length - 1);
+  const lowerVerb = METHOD_VERBS[method] ?? method.toLowerCase();
+  const nonResource: RequestInfo = { resourceRequest: false, path, verb: method.toLowerCase() };
+  const segments = path.split('/');
+  // ['', 'apis', group, version, ...rest] or ['', 'api', version, ...rest]
+  let apiGroup: string;
+  let apiVersion: string;
+  let rest: string[];
+  if (segments[1] === 'apis' && segments.length > 4 && segments[2] && segments[3]) {
+    [apiGroup, apiVersion, rest] = [segments[2], segments[3], segments.slice(4)];
+  } else if (segments[1] === 'api' && segments.length > 3 && segments[2]) {
+    [apiGroup, apiVersion, rest] = ['', segments[2], segments.slice(3)];
+  } else return nonResource;
+  let parts = rest.filter((p, i, a) => p !== '' || i < a.length - 1);
   parts = parts.map((p) => {
     try {
       return decodeURIComponent(p);
@@ -33,8 +48,8 @@ export function requestInfo(method: string, rawPath: string, query: URLSearchPar
     }
   });
   // kube needs a resource after group and version; `/apis/GROUP/VERSION/` is the discovery document.
-  if (parts.length === 0) return { resourceRequest: false, path, verb: method.toLowerCase() };
-  const info: RequestInfo = { resourceRequest: true, path, verb: lowerVerb, apiGroup: GROUP, apiVersion: VERSION };
+  if (parts.length === 0) return nonResource;
+  const info: RequestInfo = { resourceRequest: true, path, verb: lowerVerb, apiGroup, apiVersion };
   if (parts[0] === 'watch') {
     info.legacyWatch = true;
     info.verb = 'watch';
@@ -42,7 +57,8 @@ export function requestInfo(method: string, rawPath: string, query: URLSearchPar
   }
   if (parts[0] === 'namespaces' && parts.length >= 2) {
     info.namespace = parts[1];
-    parts = parts.slice(2);
+    // `/namespaces/NS` and `/namespaces/NS/status` are the namespace object itself.
+    if (parts.length > 2 && !NAMESPACE_SUBRESOURCES.has(parts[2])) parts = parts.slice(2);
   }
   [info.resource, info.name, info.subresource] = parts;
   if (parts.length > 3) info.subresource = parts.slice(2).join('/');

@@ -4,20 +4,17 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { ResourceDefinition } from '../apis/meta/resource.js';
-import { GROUP, VERSION } from '../apis/v1/common.js';
 import type { Authenticator, Authorizer, UserInfo } from '../auth/types.js';
 import type { AdmissionChain } from '../admission/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ResourceStore } from '../registry/store.js';
-import type { Storage } from '../storage/types.js';
-import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, etagOf } from './discovery.js';
+import type { ResourceStores } from '../registry/resource-stores.js';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, etagOf } from './discovery.js';
 import { forbiddenError } from '../auth/authz/forbidden-message.js';
 import { notAcceptable, StatusError, timeout, unauthorized } from './errors.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
 import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
-import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, OPENAPI_V3_GV_PATH } from './openapi.js';
+import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
 
 export interface HealthCheck {
@@ -26,8 +23,8 @@ export interface HealthCheck {
 }
 
 export interface ApiServerOptions {
-  resources: ResourceDefinition[];
-  storage: Storage;
+  /** The stores of every served resource (any groups and versions), shared with the controllers. */
+  stores: ResourceStores;
   tls: { key: string; cert: string; clientCA: string };
   authenticators: Authenticator[];
   authorizer: Authorizer;
@@ -51,7 +48,7 @@ export interface ApiServer {
   server: https.Server;
   /** Swaps serving certificate and/or client CAs for new connections, without a restart. */
   setTLS(tls: Partial<ApiServerOptions['tls']>): void;
-  stores: Map<string, ResourceStore>;
+  stores: ResourceStores;
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -66,7 +63,8 @@ declare module 'express-serve-static-core' {
 const DEFAULT_PUBLIC = ['/healthz', '/livez', '/readyz'];
 
 export function createApiServer(o: ApiServerOptions): ApiServer {
-  const stores = new Map(o.resources.map((def) => [def.plural, new ResourceStore(def, o.storage)]));
+  const stores = o.stores;
+  const gvs = stores.groupVersions();
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -74,14 +72,19 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const publicPaths = new Set(o.publicPaths ?? DEFAULT_PUBLIC);
 
   // Serialised once: the documents only change with the code.
-  const v2 = JSON.stringify(openAPIv2(o.resources));
-  const v3gv = JSON.stringify(openAPIv3GroupVersion(o.resources));
-  const v3gvHash = hashOf(v3gv);
-  const v3index = JSON.stringify(openAPIv3Index(v3gvHash));
+  const v2 = JSON.stringify(openAPIv2(stores.defs));
+  const v3docs = new Map(
+    gvs.map((gv) => {
+      const body = JSON.stringify(openAPIv3GroupVersion(gv.defs));
+      return [openAPIv3Path(gv), { body, hash: hashOf(body) }];
+    }),
+  );
+  const v3index = JSON.stringify(openAPIv3Index([...v3docs].map(([path, d]) => ({ path, hash: d.hash }))));
   const discovery = {
-    v2: JSON.stringify(aggregatedDiscovery(o.resources, 'v2')),
-    v2beta1: JSON.stringify(aggregatedDiscovery(o.resources, 'v2beta1')),
+    apis: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2')), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1')) },
+    api: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2', true)), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1', true)) },
   };
+  const resourceLists = new Map(gvs.map((gv) => [`${gv.group}/${gv.version}`, JSON.stringify(apiResourceList(gv))]));
   const version = {
     major: '1',
     minor: '32',
@@ -145,12 +148,13 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     res.end(body);
   };
 
-  app.get('/apis', (req, res) => {
+  /** /api and /apis: plain lists, or the aggregated document (with ETag) when the client asks for it. */
+  const discoveryRoot = (which: 'api' | 'apis', legacy: () => unknown) => (req: Request, res: Response) => {
     res.setHeader('Vary', 'Accept');
     const out = negotiateDiscovery(req.headers.accept);
     if (!out) throw notAcceptable(SERVED_DISCOVERY_TYPES);
-    if (out.as === 'legacy') return sendJSON(res, JSON.stringify(apiGroupList()));
-    const body = discovery[out.version];
+    if (out.as === 'legacy') return sendJSON(res, JSON.stringify(legacy()));
+    const body = discovery[which][out.version];
     const etag = etagOf(body);
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) {
@@ -158,9 +162,22 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       return;
     }
     sendJSON(res, body, `application/json;g=apidiscovery.k8s.io;v=${out.version};as=APIGroupDiscoveryList`);
+  };
+  const notServed = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+  app.get('/apis', discoveryRoot('apis', () => apiGroupList(gvs)));
+  app.get('/api', discoveryRoot('api', () => apiVersions(gvs)));
+  app.get('/apis/:group', (req, res) => {
+    const g = apiGroup(gvs, req.params.group as string);
+    if (!g) throw notServed();
+    sendJSON(res, JSON.stringify(g));
   });
-  app.get(`/apis/${GROUP}`, (_req, res) => sendJSON(res, JSON.stringify(apiGroup())));
-  app.get(`/apis/${GROUP}/${VERSION}`, (_req, res) => sendJSON(res, JSON.stringify(apiResourceList(o.resources))));
+  const resourceList = (group: string, version: string, res: Response) => {
+    const body = resourceLists.get(`${group}/${version}`);
+    if (!body) throw notServed();
+    sendJSON(res, body);
+  };
+  app.get('/apis/:group/:version', (req, res) => resourceList(req.params.group as string, req.params.version as string, res));
+  app.get('/api/:version', (req, res) => resourceList('', req.params.version as string, res));
   app.get('/version', (_req, res) => sendJSON(res, JSON.stringify(version)));
   app.get('/metrics', async (_req, res) => {
     if (!o.metrics) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
@@ -174,12 +191,14 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     sendJSON(res, v2);
   });
   app.get('/openapi/v3', (_req, res) => sendJSON(res, v3index));
-  app.get(`/openapi/v3/${OPENAPI_V3_GV_PATH}`, (req, res) => {
-    res.setHeader('ETag', `"${v3gvHash}"`);
-    if (req.headers['if-none-match'] === `"${v3gvHash}"`) return void res.status(304).end();
+  app.get('/openapi/v3/*path', (req, res) => {
+    const doc = v3docs.get((req.params.path as unknown as string[]).join('/'));
+    if (!doc) throw notServed();
+    res.setHeader('ETag', `"${doc.hash}"`);
+    if (req.headers['if-none-match'] === `"${doc.hash}"`) return void res.status(304).end();
     // With the hash the client asked for, the document is immutable (kube's rule).
-    res.setHeader('Cache-Control', req.query.hash === v3gvHash ? 'public, immutable' : 'no-cache, private');
-    sendJSON(res, v3gv);
+    res.setHeader('Cache-Control', req.query.hash === doc.hash ? 'public, immutable' : 'no-cache, private');
+    sendJSON(res, doc.body);
   });
 
   // health: /healthz, /livez, /readyz (with ?verbose and /<check> sub-paths, as kube serves them)
@@ -212,7 +231,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   app.get(['/readyz', '/readyz/:check'], health(ready));
 
   const handle = resourceHandler({ stores, maxBodyBytes: o.maxBodyBytes, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds, artifacts: o.artifacts, log: o.log, admission: o.admission });
-  app.use(`/apis/${GROUP}/${VERSION}/`, async (req, res, next) => {
+  app.use(async (req, res, next) => {
+    if (!req.info?.resourceRequest) return next();
     // Like kube, the 504 does not undo a write that completes later; it tells the client to look.
     const timer =
       req.info!.verb === 'watch'

@@ -130,6 +130,9 @@ describe('evaluateJSONPath', () => {
 const col = (name: string, type: PrinterColumn['type'], jsonPath: string, extra: Partial<PrinterColumn> = {}): PrinterColumn => ({ name, type, jsonPath, description: `${name} column`, ...extra });
 
 const def = (printerColumns: PrinterColumn[]): ResourceDefinition => ({
+  group: 'example.com',
+  version: 'v1',
+  namespaced: true,
   kind: 'Thing',
   listKind: 'ThingList',
   plural: 'things',

@@ -5,10 +5,9 @@
 
 import { randomUUID } from 'node:crypto';
 import type { AdmissionChain, Operation } from '../admission/types.js';
-import type { FieldError, ResourceDefinition } from '../apis/meta/resource.js';
+import { apiVersionOf, type FieldError, type ResourceDefinition } from '../apis/meta/resource.js';
 import type { UserInfo } from '../auth/types.js';
 import type { KubeObject, ListMeta } from '../apis/meta/types.js';
-import { API_VERSION, GROUP, VERSION } from '../apis/v1/common.js';
 import {
   alreadyExists,
   badRequest,
@@ -113,25 +112,33 @@ interface Selectors {
   fields?: FieldSelector;
 }
 
+/**
+ * The REST store of one resource of any group and version, namespaced or cluster-scoped. For a
+ * cluster-scoped resource every `ns` argument is ignored (pass '').
+ */
 export class ResourceStore {
   readonly ref: { group: string; resource: string };
+  /** `gitops.toolkit/v1`, or `v1` for the core group. */
+  readonly apiVersion: string;
   private readonly root: string;
 
   constructor(
     readonly def: ResourceDefinition,
     private readonly storage: Storage,
   ) {
-    this.ref = { group: GROUP, resource: def.plural };
-    this.root = `/registry/${GROUP}/${def.plural}/`;
+    this.ref = { group: def.group, resource: def.plural };
+    this.apiVersion = apiVersionOf(def);
+    // kube's etcd layout: /registry/<group>/<resource>/, the core group without a group segment.
+    this.root = def.group ? `/registry/${def.group}/${def.plural}/` : `/registry/${def.plural}/`;
     precompile(def);
   }
 
   key(ns: string, name: string): string {
-    return `${this.root}${ns}/${name}`;
+    return this.def.namespaced ? `${this.root}${ns}/${name}` : `${this.root}${name}`;
   }
 
   private prefix(ns?: string): string {
-    return ns ? `${this.root}${ns}/` : this.root;
+    return ns && this.def.namespaced ? `${this.root}${ns}/` : this.root;
   }
 
   /** Stored bytes never carry resourceVersion: it is the key's modRevision, set on the way out. */
@@ -147,7 +154,7 @@ export class ResourceStore {
     const problem = nestingProblem(obj);
     if (problem) {
       const why = `the object ${problem}`;
-      throw new StatusError(422, 'Invalid', `${this.def.kind}.${GROUP} "${obj.metadata.name ?? ''}" is invalid: ${why}`, { name: obj.metadata.name, group: GROUP, kind: this.def.kind, causes: [{ reason: 'FieldValueInvalid', message: why }] });
+      throw new StatusError(422, 'Invalid', `${qualifiedKind(this.def)} "${obj.metadata.name ?? ''}" is invalid: ${why}`, { name: obj.metadata.name, group: this.def.group, kind: this.def.kind, causes: [{ reason: 'FieldValueInvalid', message: why }] });
     }
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
     const bytes = Buffer.from(JSON.stringify({ ...obj, metadata }));
@@ -186,6 +193,11 @@ export class ResourceStore {
   /** The narrowest key prefix a query can use: a field selector pinning the namespace or name helps. */
   private scanPrefix(ns: string | undefined, sel: Selectors): string {
     const pinnedNs = sel.fields ? selectedNamespace(sel.fields) : undefined;
+    if (!this.def.namespaced) {
+      const pinnedName = sel.fields ? selectedName(sel.fields) : undefined;
+      if (pinnedNs !== undefined && pinnedNs !== '') return `${this.root}\0none`; // cluster-scoped objects have no namespace
+      return pinnedName ? this.key('', pinnedName) : this.root;
+    }
     if (ns && pinnedNs !== undefined && pinnedNs !== ns) return `${this.prefix(ns)}\0none`; // cannot match
     const effectiveNs = ns ?? pinnedNs;
     const pinnedName = sel.fields ? selectedName(sel.fields) : undefined;
@@ -258,7 +270,7 @@ export class ResourceStore {
       metadata.continue = encodeContinue(readAt!, lastKey.slice(prefix.length));
       if (remaining !== undefined) metadata.remainingItemCount = remaining;
     }
-    return { apiVersion: API_VERSION, kind: this.def.listKind, metadata, items };
+    return { apiVersion: this.apiVersion, kind: this.def.listKind, metadata, items };
   }
 
   /** kube's resourceVersion/resourceVersionMatch rules for list. Undefined = the latest state. */
@@ -290,9 +302,9 @@ export class ResourceStore {
     const rv = q.resourceVersion;
     if (q.sendInitialEvents !== undefined) {
       if (!q.allowWatchBookmarks && q.sendInitialEvents)
-        throw invalid(GROUP, 'ListOptions', '', [{ type: 'FieldValueForbidden', field: 'allowWatchBookmarks', message: 'allowWatchBookmarks must be set to true when sendInitialEvents is true' }]);
+        throw invalid(this.def.group, 'ListOptions', '', [{ type: 'FieldValueForbidden', field: 'allowWatchBookmarks', message: 'allowWatchBookmarks must be set to true when sendInitialEvents is true' }]);
       if (q.resourceVersionMatch !== 'NotOlderThan')
-        throw invalid(GROUP, 'ListOptions', '', [{ type: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan' }]);
+        throw invalid(this.def.group, 'ListOptions', '', [{ type: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan' }]);
     } else if (q.resourceVersionMatch) {
       throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch');
     }
@@ -361,7 +373,7 @@ export class ResourceStore {
   }
 
   private bookmark(revision: Revision, annotations?: Record<string, string>): KubeObject {
-    return { apiVersion: API_VERSION, kind: this.def.kind, metadata: { resourceVersion: String(revision), ...(annotations ? { annotations } : {}) } };
+    return { apiVersion: this.apiVersion, kind: this.def.kind, metadata: { resourceVersion: String(revision), ...(annotations ? { annotations } : {}) } };
   }
 
   // ---- writes ----
@@ -370,9 +382,9 @@ export class ResourceStore {
   private checkBody(body: unknown, ns: string, urlName?: string): KubeObject {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
     const obj = body as KubeObject;
-    if (obj.apiVersion !== API_VERSION || obj.kind !== this.def.kind) {
+    if (obj.apiVersion !== this.apiVersion || obj.kind !== this.def.kind) {
       if (!obj.kind || !obj.apiVersion) throw badRequest(`Object 'Kind' is missing in '${preview(body)}'`);
-      throw badRequest(`the object provided is unrecognized (expected ${API_VERSION}, Kind=${this.def.kind}, got ${preview(obj.apiVersion)}, Kind=${preview(obj.kind)})`);
+      throw badRequest(`the object provided is unrecognized (expected ${this.apiVersion}, Kind=${this.def.kind}, got ${preview(obj.apiVersion)}, Kind=${preview(obj.kind)})`);
     }
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) throw badRequest('metadata must be an object');
@@ -382,9 +394,12 @@ export class ResourceStore {
       if (v !== undefined && v !== null && typeof v !== 'string') throw badRequest(`metadata.${f}: Invalid value: must be a string, got ${Array.isArray(v) ? 'an array' : typeof v}`);
       if (v === null) delete obj.metadata[f];
     }
-    if (obj.metadata.namespace && obj.metadata.namespace !== ns)
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-    obj.metadata.namespace = ns;
+    if (!this.def.namespaced) delete obj.metadata.namespace; // kube clears it for cluster-scoped kinds
+    else {
+      if (obj.metadata.namespace && obj.metadata.namespace !== ns)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      obj.metadata.namespace = ns;
+    }
     if (urlName !== undefined && obj.metadata.name !== urlName) {
       if (!obj.metadata.name) obj.metadata.name = urlName;
       else throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${urlName})`);
@@ -411,7 +426,7 @@ export class ResourceStore {
       const mutated = await ctx.admission.mutate(this.attributes(op, obj, old, ctx, subresource));
       if (mutated && mutated !== obj) {
         const problem = nestingProblem(mutated);
-        if (problem) throw new StatusError(422, 'Invalid', `${this.def.kind}.${GROUP} "${obj.metadata.name ?? ''}" is invalid: a mutating webhook's patch makes the object: ${problem}`);
+        if (problem) throw new StatusError(422, 'Invalid', `${qualifiedKind(this.def)} "${obj.metadata.name ?? ''}" is invalid: a mutating webhook's patch makes the object: ${problem}`);
         obj = mutated;
         pruneUnknownFields(this.def, obj); // a webhook cannot add fields the schema does not know
       }
@@ -422,7 +437,7 @@ export class ResourceStore {
         if (obj.metadata[f] && obj.metadata[f] !== old.metadata[f]) errors.push({ type: 'FieldValueInvalid', field: `metadata.${f}`, value: obj.metadata[f], message: 'field is immutable' });
     }
     if (errors.length === 0) errors.push(...this.def.validate(obj, old));
-    if (errors.length) throw invalid(GROUP, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
+    if (errors.length) throw invalid(this.def.group, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
     if (ctx.admission) await ctx.admission.validate(this.attributes(op, obj, old, ctx, subresource));
     ctx.warnings.push(...this.def.warnings(obj));
     return obj;
@@ -432,8 +447,8 @@ export class ResourceStore {
     const meta = (obj ?? old)!.metadata;
     return {
       operation: op,
-      kind: { group: GROUP, version: VERSION, kind: this.def.kind },
-      resource: { group: GROUP, version: VERSION, resource: this.def.plural },
+      kind: { group: this.def.group, version: this.def.version, kind: this.def.kind },
+      resource: { group: this.def.group, version: this.def.version, resource: this.def.plural },
       ...(subresource ? { subResource: subresource } : {}),
       name: meta.name ?? '',
       namespace: meta.namespace ?? '',
@@ -489,7 +504,7 @@ export class ResourceStore {
   }
 
   private fieldOptions(manager: string, subresource?: 'status') {
-    return { schema: this.def.schema, apiVersion: API_VERSION, kind: this.def.kind, now: rfc3339(), manager, ...(subresource ? { subresource } : {}) };
+    return { schema: this.def.schema, apiVersion: this.apiVersion, kind: this.def.kind, now: rfc3339(), manager, ...(subresource ? { subresource } : {}) };
   }
 
   /**
@@ -578,7 +593,7 @@ export class ResourceStore {
     const obj = this.checkBody(body, ns, name);
     this.pruneAndReport(obj, ctx);
     if (!obj.metadata.resourceVersion) {
-      throw invalid(GROUP, this.def.kind, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', value: 0, message: 'must be specified for an update' }]);
+      throw invalid(this.def.group, this.def.kind, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', value: 0, message: 'must be specified for an update' }]);
     }
     const { object } = await this.guaranteedUpdate(ns, name, ctx, async (current) => {
       if (!current) throw notFound(this.ref, name);
@@ -704,6 +719,9 @@ export class ResourceStore {
     return { ...list, items };
   }
 }
+
+/** `GitRepository.gitops.toolkit`, `ConfigMap` for the core group: how kube names a kind in messages. */
+const qualifiedKind = (def: ResourceDefinition) => (def.group ? `${def.kind}.${def.group}` : def.kind);
 
 const patchRejected = (why: string) => new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${why}`);
 

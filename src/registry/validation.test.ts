@@ -45,6 +45,9 @@ const schema: JSONSchemaProps = obj({
 });
 
 const def: ResourceDefinition = {
+  group: 'example.com',
+  version: 'v1',
+  namespaced: true,
   kind: 'Thing',
   listKind: 'ThingList',
   plural: 'things',

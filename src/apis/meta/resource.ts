@@ -63,6 +63,11 @@ export interface FieldError {
 }
 
 export interface ResourceDefinition {
+  /** API group; '' is the core group (`/api/v1`). */
+  group: string;           // gitops.toolkit
+  version: string;         // v1
+  /** Namespaced objects live under /namespaces/NS/; cluster-scoped ones do not. */
+  namespaced: boolean;
   kind: string;            // GitRepository
   listKind: string;        // GitRepositoryList
   plural: string;          // gitrepositories
@@ -71,6 +76,8 @@ export interface ResourceDefinition {
   categories: string[];    // ['gitops']
   /** Sources produce artifacts and get the `artifact` subresource. */
   hasArtifact: boolean;
+  /** Whether the kind has a `status` subresource (status kept apart from spec writes); true when unset. */
+  hasStatus?: boolean;
   /**
    * The whole object's schema (apiVersion, kind, metadata as `{type: object}`, spec, status), with a
    * description on every field and `default`s; the single source of validation, defaulting and OpenAPI.
@@ -82,3 +89,12 @@ export interface ResourceDefinition {
   /** Deprecated or suspicious settings, returned as HTTP Warning headers. */
   warnings(obj: KubeObject): string[];
 }
+
+/** `gitops.toolkit/v1`, or `v1` for the core group. */
+export const apiVersionOf = (def: Pick<ResourceDefinition, 'group' | 'version'>) => (def.group ? `${def.group}/${def.version}` : def.version);
+
+/** The URL prefix a group version is served under: `/apis/gitops.toolkit/v1`, `/api/v1`. */
+export const groupVersionPath = (def: Pick<ResourceDefinition, 'group' | 'version'>) => (def.group ? `/apis/${def.group}/${def.version}` : `/api/${def.version}`);
+
+/** The key of a resource among all served ones: `gitops.toolkit/v1/gitrepositories`. */
+export const resourceKey = (group: string, version: string, plural: string) => `${group}/${version}/${plural}`;

@@ -11,6 +11,9 @@ type Extra = Omit<JSONSchemaProps, 'description' | 'type'>;
 
 /** How a kind is named in the API: list kind, singular and category follow from the kind, as for Flux's CRDs. */
 export const resourceNames = (kind: string, plural: string, shortNames: string[]) => ({
+  group: GROUP,
+  version: VERSION,
+  namespaced: true,
   kind,
   listKind: `${kind}List`,
   plural,

@@ -8,6 +8,7 @@ import type { AdmissionChain } from '../../admission/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore, WatchEventOut, WriteContext } from '../../registry/store.js';
 import { checkURLName, checkURLNamespace } from '../../registry/store.js';
+import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
 import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
 import { duplicateFields } from '../duplicate-fields.js';
@@ -23,7 +24,7 @@ export interface ArtifactServer {
 }
 
 export interface ResourceHandlerOptions {
-  stores: Map<string, ResourceStore>;
+  stores: ResourceStores;
   maxBodyBytes: number;
   minRequestTimeoutSeconds: number;
   artifacts: ArtifactServer;
@@ -44,17 +45,23 @@ export function resourceHandler(o: ResourceHandlerOptions) {
   return async (req: Request, res: Response, info: RequestInfo): Promise<void> => {
     const query = new URLSearchParams(req.url.split('?')[1] ?? '');
     if (!info.resource) throw notFound({ group: info.apiGroup ?? '', resource: '' }, '');
-    const store = o.stores.get(info.resource);
-    if (!store) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
-    if (info.namespace !== undefined) checkURLNamespace(info.namespace);
+    const store = o.stores.get(info.apiGroup ?? '', info.apiVersion ?? '', info.resource);
+    const missing = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (!store) throw missing();
     if (info.name !== undefined) checkURLName(info.name);
-    const ns = info.namespace;
     const name = info.name;
     const sub = info.subresource;
-    if (sub !== undefined && sub !== 'status' && !(sub === 'artifact' && store.def.hasArtifact)) {
-      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    let ns = info.namespace;
+    if (!store.def.namespaced) {
+      // `/api/v1/namespaces/NAME` names the namespace in the namespace position too (kube's RequestInfo).
+      if (ns !== undefined && !(store.def.plural === 'namespaces' && ns === name)) throw missing();
+      ns = '';
+    } else {
+      if (ns !== undefined) checkURLNamespace(ns);
+      if (name !== undefined && ns === undefined) throw missing();
     }
-    if (name !== undefined && ns === undefined) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    const subresourceServed = (sub === 'status' && store.def.hasStatus !== false) || (sub === 'artifact' && store.def.hasArtifact);
+    if (sub !== undefined && !subresourceServed) throw missing();
     includeObject(query); // checked before any write, so a bad value cannot fail a committed one's answer
 
     switch (info.verb) {
