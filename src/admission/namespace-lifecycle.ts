@@ -4,7 +4,7 @@
 // a namespace yet (one created a moment ago).
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forbidden, internalError, StatusError } from '../apiserver/errors.js';
+import { forbidden, internalError, StatusError } from '../apis/meta/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { Informer, KubeApiError, type KubeApi, type Syncable } from '../kube/informer.js';
 import type { AdmissionAttributes } from './types.js';

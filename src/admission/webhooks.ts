@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import type { KubeObject, StatusDetails } from '../apis/meta/types.js';
-import { badRequest, internalError, StatusError } from '../apiserver/errors.js';
+import { badRequest, internalError, StatusError } from '../apis/meta/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { jsonEqual } from '../registry/meta.js';
 import { jsonPatch, PatchError } from '../registry/patch.js';

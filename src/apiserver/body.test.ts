@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseYAML } from './body.js';
-import { StatusError } from './errors.js';
+import { StatusError } from '../apis/meta/errors.js';
 
 /** Nine levels of ten aliases each: 10^9 nodes from a few hundred bytes. */
 function aliasBomb(levels = 9): string {

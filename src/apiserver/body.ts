@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import yaml from 'js-yaml';
 import { MANAGED_FIELDS_EXTRA_DEPTH, MAX_NESTING_DEPTH, nestingProblem } from '../registry/limits.js';
-import { badRequest, StatusError, tooLarge, unsupportedMediaType } from './errors.js';
+import { badRequest, StatusError, tooLarge, unsupportedMediaType } from '../apis/meta/errors.js';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);

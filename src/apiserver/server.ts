@@ -11,7 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ResourceStores } from '../registry/resource-stores.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, etagOf } from './discovery.js';
 import { forbiddenError } from '../auth/authz/forbidden-message.js';
-import { notAcceptable, StatusError, timeout, unauthorized } from './errors.js';
+import { notAcceptable, StatusError, timeout, unauthorized } from '../apis/meta/errors.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
 import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';

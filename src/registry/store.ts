@@ -18,7 +18,7 @@ import {
   StatusError,
   requestEntityTooLarge,
   unsupportedMediaType,
-} from '../apiserver/errors.js';
+} from '../apis/meta/errors.js';
 import {
   AlreadyExistsError,
   CompactedError,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { FieldError, JSONSchemaProps, ResourceDefinition } from '../apis/meta/resource.js';
 import type { KubeObject } from '../apis/meta/types.js';
 import { gitRepository } from '../apis/v1/index.js';
-import { fieldErrorMessage } from '../apiserver/errors.js';
+import { fieldErrorMessage } from '../apis/meta/errors.js';
 import { defaultAndValidate, fieldPath, nameErrors, namespaceErrors, pruneUnknownFields, qualifiedNameErrors, validateObjectMeta } from './validation.js';
 
 const str = (extra: JSONSchemaProps = {}): JSONSchemaProps => ({ type: 'string', ...extra });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { clusterAdmission } from '../../src/admission/chain.js';
 import { gitRepository } from '../../src/apis/v1/git-repository.js';
-import { StatusError } from '../../src/apiserver/errors.js';
+import { StatusError } from '../../src/apis/meta/errors.js';
 import { ResourceStore, type WriteContext } from '../../src/registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import type { Status } from '../../src/apis/meta/types.js';
-import { StatusError } from '../../src/apiserver/errors.js';
+import { StatusError } from '../../src/apis/meta/errors.js';
 
 type Check<T> = () => T | undefined | false | Promise<T | undefined | false>;
 

@@ -11,7 +11,7 @@ import { ArtifactStore } from '../../artifacts/store.js';
 import type { ArchiveEntry, StoredArtifact } from '../../artifacts/types.js';
 import { ResourceStore } from '../../registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
-import { StatusError } from '../errors.js';
+import { StatusError } from '../../apis/meta/errors.js';
 import { artifactServer } from './artifacts.js';
 
 const entry = (text: string): ArchiveEntry => ({ path: 'a.txt', type: 'file', size: Buffer.byteLength(text), read: async () => Buffer.from(text) });

@@ -6,7 +6,7 @@ import type { KubeObject } from '../../apis/meta/types.js';
 import { serveArtifact } from '../../artifacts/http.js';
 import { isOwnArtifact, type ArtifactStore } from '../../artifacts/store.js';
 import type { ResourceStore } from '../../registry/store.js';
-import { StatusError } from '../errors.js';
+import { StatusError } from '../../apis/meta/errors.js';
 import type { ArtifactServer } from './resources.js';
 
 const noArtifact = (store: ResourceStore, obj: KubeObject, why: string) =>

@@ -12,7 +12,7 @@ import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
 import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
 import { duplicateFields } from '../duplicate-fields.js';
-import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../errors.js';
+import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../../apis/meta/errors.js';
 import { negotiateObject, SERVED_OBJECT_TYPES, type ObjectOutput } from '../negotiation.js';
 import type { RequestInfo } from '../request-info.js';
 import { partialObjectMetadata, toTable, type IncludeObject } from '../tables.js';

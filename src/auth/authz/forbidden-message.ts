@@ -2,7 +2,7 @@
 // kubectl prints the line operators already know: `<resource>.<group> "<name>" is forbidden: User
 // "<user>" cannot <verb> resource "<resource>/<sub>" in API group "<group>" in the namespace "<ns>"`.
 
-import { forbidden, type StatusError } from '../../apiserver/errors.js';
+import { forbidden, type StatusError } from '../../apis/meta/errors.js';
 import type { RequestAttributes } from '../types.js';
 
 /** Go's %q for the strings that reach here: backslash escapes, \xNN for other control bytes. */

@@ -9,7 +9,7 @@ import { parseGoDuration } from '../../apis/v1/common.js';
 import type { EventRecorder } from '../../kube/events.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { StatusError } from '../../apiserver/errors.js';
+import { StatusError } from '../../apis/meta/errors.js';
 import type { ResourceStore, WriteContext } from '../../registry/store.js';
 import { cloneJSON } from '../../registry/limits.js';
 import { Conditions, READY, RECONCILING, STALLED } from './conditions.js';

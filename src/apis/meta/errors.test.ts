@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FieldError } from '../apis/meta/resource.js';
+import type { FieldError } from './resource.js';
 import {
   alreadyExists,
   badRequest,

@@ -1,8 +1,8 @@
 // Handlers throw a StatusError; one error handler turns it into a metav1.Status response.
 // Messages follow kube-apiserver's wording so kubectl prints what operators already know.
 
-import type { FieldError } from '../apis/meta/resource.js';
-import type { Status, StatusCause, StatusDetails } from '../apis/meta/types.js';
+import type { FieldError } from './resource.js';
+import type { Status, StatusCause, StatusDetails } from './types.js';
 
 export class StatusError extends Error {
   constructor(
