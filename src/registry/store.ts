@@ -417,10 +417,12 @@ export class ResourceStore {
   }
 
   /**
-   * kube's order: defaults → mutating admission → schema, ObjectMeta and the kind's own rules (every
-   * problem at once) → validating admission. Returns the object to store.
+   * kube's order: defaults → mutating admission → the strategy's PrepareForCreate/Update (system
+   * fields, generation, status kept apart), so a webhook can neither see nor set what those own →
+   * schema, ObjectMeta and the kind's own rules (every problem at once) → validating admission.
+   * Returns the object to store.
    */
-  private async admit(obj: KubeObject, old: KubeObject | undefined, ctx: WriteContext, op: Operation, subresource?: string): Promise<KubeObject> {
+  private async admit(obj: KubeObject, old: KubeObject | undefined, ctx: WriteContext, op: Operation, prepare: (o: KubeObject) => KubeObject, subresource?: string): Promise<KubeObject> {
     if (ctx.admission) {
       defaultAndValidate(this.def, obj); // defaults only: the errors are judged after mutation
       const mutated = await ctx.admission.mutate(this.attributes(op, obj, old, ctx, subresource));
@@ -431,6 +433,7 @@ export class ResourceStore {
         pruneUnknownFields(this.def, obj); // a webhook cannot add fields the schema does not know
       }
     }
+    obj = prepare(obj);
     const errors: FieldError[] = [...validateObjectMeta(obj), ...defaultAndValidate(this.def, obj)];
     if (old) {
       for (const f of ['uid', 'name', 'namespace'] as const)
@@ -470,8 +473,7 @@ export class ResourceStore {
     const obj = this.checkBody(body, ns);
     this.pruneAndReport(obj, ctx);
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
-    this.prepareForCreate(obj);
-    const admitted = await this.admit(obj, undefined, ctx, 'CREATE');
+    const admitted = await this.admit(obj, undefined, ctx, 'CREATE', (o) => this.prepareForCreate(o));
     let stored = recordUpdate(undefined, admitted, this.fieldOptions(ctx.fieldManager));
     let bytes = this.encode(stored); // before a dry run returns too: it must refuse what the write would
     if (ctx.dryRun) return stored;
@@ -490,7 +492,7 @@ export class ResourceStore {
     }
   }
 
-  private prepareForCreate(obj: KubeObject): void {
+  private prepareForCreate(obj: KubeObject): KubeObject {
     const m = obj.metadata;
     if (!m.name && m.generateName) m.name = generatedName(m.generateName);
     m.uid = randomUUID();
@@ -501,6 +503,7 @@ export class ResourceStore {
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     delete obj.status;
+    return obj;
   }
 
   private fieldOptions(manager: string, subresource?: 'status') {
@@ -604,7 +607,7 @@ export class ResourceStore {
 
   private async updatePipeline(obj: KubeObject, current: KubeObject, ctx: WriteContext, subresource?: 'status'): Promise<KubeObject> {
     const rv = obj.metadata.resourceVersion;
-    const next = await this.admit(this.prepareForUpdate(obj, current, subresource), current, ctx, 'UPDATE', subresource);
+    const next = await this.admit(obj, current, ctx, 'UPDATE', (o) => this.prepareForUpdate(o, current, subresource), subresource);
     const recorded = recordUpdate(current, next, this.fieldOptions(ctx.fieldManager, subresource));
     recorded.metadata.resourceVersion = rv;
     return recorded;
@@ -651,15 +654,17 @@ export class ResourceStore {
       }
       if (!current) {
         if (o.subresource) throw notFound(this.ref, name);
-        const m = merged.metadata;
-        const managed = m.managedFields;
-        this.prepareForCreate(merged);
-        m.managedFields = managed;
-        return { next: await this.admit(merged, undefined, ctx, 'CREATE'), pinned: false };
+        const managed = merged.metadata.managedFields;
+        const prepare = (o: KubeObject) => {
+          this.prepareForCreate(o);
+          o.metadata.managedFields = managed; // what apply recorded, not the body's
+          return o;
+        };
+        return { next: await this.admit(merged, undefined, ctx, 'CREATE', prepare), pinned: false };
       }
       const pinned = !!applied.metadata.resourceVersion;
       merged.metadata.resourceVersion = pinned ? applied.metadata.resourceVersion : current.metadata.resourceVersion;
-      const next = await this.admit(this.prepareForUpdate(merged, current, o.subresource), current, ctx, 'UPDATE', o.subresource);
+      const next = await this.admit(merged, current, ctx, 'UPDATE', (x) => this.prepareForUpdate(x, current, o.subresource), o.subresource);
       next.metadata.resourceVersion = merged.metadata.resourceVersion;
       return { next, pinned };
     });

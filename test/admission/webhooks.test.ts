@@ -200,6 +200,26 @@ describe('admission webhooks', () => {
     assert.equal(hooks.reviews('/mutate')[0].object.spec.interval, '1h');
   });
 
+  it('runs mutating webhooks before the strategy prepares the object, as kube does: they see no system fields and cannot set status', async () => {
+    hooks.on('/mutate', patch({ op: 'add', path: '/status', value: { observedGeneration: 7 } }, { op: 'add', path: '/metadata/generation', value: 9 }));
+    await configure('mutating', 'defaults', [hook('defaults.example.com', '/mutate')]);
+    const created = await store.create('prod', { ...repo(''), metadata: { generateName: 'gen-' } }, ctx());
+    const [review] = hooks.reviews('/mutate');
+    assert.equal(review.object.metadata.uid, undefined, 'uid is set after mutating admission');
+    assert.equal(review.object.metadata.creationTimestamp, undefined);
+    assert.equal(review.object.metadata.name, undefined, 'generateName is resolved after mutating admission');
+    assert.equal(review.name, undefined, 'no name yet: the request omits it, as kube does');
+    assert.match(created.metadata.name!, /^gen-[a-z0-9]{5}$/);
+    assert.deepEqual(created.status, { observedGeneration: -1 }, 'PrepareForCreate drops the status a webhook set; only the schema default is left');
+    assert.equal(created.metadata.generation, 1);
+    // On update, PrepareForUpdate keeps the stored status whatever the webhook wrote.
+    const current = await store.get('prod', created.metadata.name!);
+    await store.update('prod', created.metadata.name!, { ...current, spec: { ...current.spec, interval: '2h' } }, ctx());
+    const updated = await store.get('prod', created.metadata.name!);
+    assert.deepEqual(updated.status, { observedGeneration: -1 }, 'the stored status, not the webhook’s');
+    assert.equal(updated.metadata.generation, 2);
+  });
+
   it('re-runs an IfNeeded mutating webhook once when a later one changed the object', async () => {
     hooks.on('/a', (r: AdmissionRequestV1) => (r.object.metadata.labels?.a ? {} : { patch: [{ op: 'add', path: '/metadata/labels', value: { ...r.object.metadata.labels, a: '1' } }] }));
     hooks.on('/b', patch({ op: 'add', path: '/metadata/annotations', value: { b: '1' } }));
