@@ -95,6 +95,20 @@ const nameList: ValueType<string[]> = {
   parse: (raw) => raw.split(',').map((x) => x.trim()).filter(Boolean),
 };
 
+/** The controllers this build has; --controllers may name only these (kube-controller-manager refuses unknown ones too). */
+export const CONTROLLER_NAMES = ['gitrepository'];
+const controllerList: ValueType<string[]> = {
+  name: 'names',
+  parse(raw) {
+    const names = nameList.parse(raw);
+    for (const n of names) {
+      const bare = n.startsWith('-') ? n.slice(1) : n;
+      if (n !== '*' && !CONTROLLER_NAMES.includes(bare)) throw new Error(`unknown controller ${JSON.stringify(n)}: known are ${CONTROLLER_NAMES.join(', ')} (and '*', -name)`);
+    }
+    return names;
+  },
+};
+
 const AUTHZ_MODES = ['AlwaysAllow', 'RBAC', 'Webhook'];
 const authorizationModes: ValueType<string[]> = {
   name: 'modes',
@@ -172,7 +186,7 @@ const FLAGS = [
   def({ flag: 'max-artifact-size', key: 'maxArtifactSize', type: integer(1), default: '104857600', description: 'Largest artifact, in bytes, a source may produce; a larger one fails with a clear condition.' }),
   def({ flag: 'max-file-size', key: 'maxFileSize', type: integer(1), default: '33554432', description: 'Largest single file, in bytes (an inflated Git blob or other object), a source may fetch; a larger one stops the fetch. Checked from the object headers as they arrive.' }),
   def({ flag: 'artifact-base-url', key: 'artifactBaseURL', type: optionalText, default: '', description: 'Base URL written into status.artifact.url (e.g. the cluster API address); the server\'s own https address when unset.' }),
-  def({ flag: 'controllers', key: 'controllers', type: nameList, default: '*', description: "Controllers to run, as kube-controller-manager takes them: '*' for all, a name such as gitrepository to add one, -name to leave one out; empty runs none, serving the API only." }),
+  def({ flag: 'controllers', key: 'controllers', type: controllerList, default: '*', description: "Controllers to run, as kube-controller-manager takes them: '*' for all, a name such as gitrepository to add one, -name to leave one out; empty runs none, serving the API only." }),
   def({ flag: 'tls-cert-file', key: 'tlsCertFile', type: optionalText, default: '', description: 'Serving certificate, PEM, instead of the generated one; reloaded when the file changes, as a rotated Secret does.' }),
   def({ flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', type: optionalText, default: '', description: 'Private key of --tls-cert-file, PEM.' }),
   def({ flag: 'tls-reload-interval', key: 'tlsReloadIntervalMs', type: duration, default: '10s', description: 'How often --tls-cert-file and --tls-private-key-file are checked for a rotation.' }),

@@ -438,6 +438,11 @@ export class ResourceStore {
     if (old) {
       for (const f of ['uid', 'name', 'namespace'] as const)
         if (obj.metadata[f] && obj.metadata[f] !== old.metadata[f]) errors.push({ type: 'FieldValueInvalid', field: `metadata.${f}`, value: obj.metadata[f], message: 'field is immutable' });
+      if (old.metadata.deletionTimestamp) {
+        const added = (obj.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+        if (added.length)
+          errors.push({ type: 'FieldValueForbidden', field: 'metadata.finalizers', message: `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}` });
+      }
     }
     if (errors.length === 0) errors.push(...this.def.validate(obj, old));
     if (errors.length) throw invalid(this.def.group, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
@@ -476,7 +481,11 @@ export class ResourceStore {
     const admitted = await this.admit(obj, undefined, ctx, 'CREATE', (o) => this.prepareForCreate(o));
     let stored = recordUpdate(undefined, admitted, this.fieldOptions(ctx.fieldManager));
     let bytes = this.encode(stored); // before a dry run returns too: it must refuse what the write would
-    if (ctx.dryRun) return stored;
+    if (ctx.dryRun) {
+      // kube's dry run reaches storage's existence check: a taken name is 409 there too.
+      if (await this.storage.get(this.key(ns, stored.metadata.name!))) throw alreadyExists(this.ref, stored.metadata.name!);
+      return stored;
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         const kv = await this.storage.create(this.key(ns, stored.metadata.name!), bytes);

@@ -130,6 +130,31 @@ describe('create, update and status', () => {
     assert.equal(get.status, 200);
     assert.equal(get.json().spec.interval, '1m');
   });
+
+  it('dryRun=All create of a name that exists is 409 AlreadyExists, as the real write would be', async () => {
+    await create('default', 'dry-taken');
+    const r = await s.request('POST', `${NS('default')}?dryRun=All`, { body: repo('dry-taken') });
+    assert.equal(r.status, 409, r.body);
+    assert.equal(r.json().reason, 'AlreadyExists');
+    const free = await s.request('POST', `${NS('default')}?dryRun=All`, { body: repo('dry-free') });
+    assert.equal(free.status, 201);
+    assert.equal((await s.request('GET', `${NS('default')}/dry-free`)).status, 404);
+  });
+
+  it('no finalizer can be added to an object being deleted (422), one can be removed', async () => {
+    const r = await s.request('POST', NS('default'), { body: repo('fin-del', {}, { metadata: { name: 'fin-del', finalizers: ['example.com/a'] } }) });
+    assert.equal(r.status, 201, r.body);
+    assert.equal((await s.request('DELETE', `${NS('default')}/fin-del`)).status, 200);
+    const add = await s.request('PATCH', `${NS('default')}/fin-del`, {
+      body: JSON.stringify({ metadata: { finalizers: ['example.com/a', 'example.com/b'] } }),
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+    });
+    assert.equal(add.status, 422, add.body);
+    assert.match(add.json().message, /metadata\.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \[\]string\{"example.com\/b"\}/);
+    const remove = await s.request('PATCH', `${NS('default')}/fin-del`, { body: JSON.stringify({ metadata: { finalizers: null } }), headers: { 'Content-Type': 'application/merge-patch+json' } });
+    assert.equal(remove.status, 200, remove.body);
+    assert.equal((await s.request('GET', `${NS('default')}/fin-del`)).status, 404, 'the last finalizer gone completes the deletion');
+  });
 });
 
 describe('list', () => {

@@ -1,5 +1,5 @@
-// The server installed on a real cluster (KUBECONFIG; scripts/run-tests.mjs runs this folder only
-// when it is set): `kubectl apply -k manifests/`, the APIService turning Available, kubectl through
+// The server installed on a real cluster (E2E_KUBECONFIG; `npm run test:e2e` runs this folder, and
+// `npm test` never does): `kubectl apply -k manifests/`, the APIService turning Available, kubectl through
 // kube-apiserver's aggregator, the cluster's RBAC, artifact download and serving-cert rotation.
 // Prerequisites (see README, "Install on a cluster"): the image is loadable by the cluster, `npm run
 // certs` has been run, and the cluster can reach E2E_GIT_URL (default: a public GitHub repository).
@@ -34,7 +34,9 @@ interface Result {
 function kubectl(args: string[], o: { input?: string; as?: string; kubeconfig?: string } = {}): Promise<Result> {
   const full = [...(o.as ? [`--as=${o.as}`] : []), ...(o.kubeconfig ? [`--kubeconfig=${o.kubeconfig}`] : []), ...args];
   return new Promise((res, rej) => {
-    const p = spawn('kubectl', full, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The cluster under test is E2E_KUBECONFIG's, never whatever KUBECONFIG the shell exports.
+    const env = { ...process.env, KUBECONFIG: process.env.E2E_KUBECONFIG ?? '' };
+    const p = spawn('kubectl', full, { stdio: ['pipe', 'pipe', 'pipe'], env });
     const out: Buffer[] = [];
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => out.push(d));

@@ -6,7 +6,7 @@ import { createLogger } from '../../observability/logger.js';
 import { Metrics } from '../../observability/metrics.js';
 import { ResourceStore, type WriteContext } from '../../registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
-import { Controller, REQUESTED_AT, type ReconcilerDefinition, type StepContext } from './controller.js';
+import { Controller, FLUX_REQUESTED_AT, REQUESTED_AT, type ReconcilerDefinition, type StepContext } from './controller.js';
 import { ReconcileError, StallingError } from './errors.js';
 import { eventually } from '../../../test/helpers/eventually.js';
 
@@ -91,6 +91,16 @@ describe('controller runtime', () => {
     });
     assert.equal(count('ok'), 3);
     assert.ok(o);
+  });
+
+  it("Flux's reconcile.fluxcd.io/requestedAt (what `flux reconcile` sets) is honoured too", async () => {
+    await store.patch('default', 'ok', 'merge', { metadata: { annotations: { [FLUX_REQUESTED_AT]: 'flux-1' } } }, ctx());
+    await eventually(async () => (await get('ok')).status!.lastHandledReconcileAt === 'flux-1');
+    assert.equal(count('ok'), 4);
+    // ours again, with Flux's still set: the new one is what is handled
+    await store.patch('default', 'ok', 'merge', { metadata: { annotations: { [REQUESTED_AT]: '67890' } } }, ctx());
+    await eventually(async () => (await get('ok')).status!.lastHandledReconcileAt === '67890');
+    assert.equal(count('ok'), 5);
   });
 
   it('requeues at spec.interval', async () => {

@@ -17,6 +17,17 @@ import { ReconcileError, StallingError, WaitingError } from './errors.js';
 import { WorkQueue } from './queue.js';
 
 export const REQUESTED_AT = 'gitops.toolkit/requestedAt';
+/** Flux's spelling (what `flux reconcile` sets), honoured too so Flux users' tooling keeps working. */
+export const FLUX_REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+
+/** Both annotations' values, the change token for "reconcile now". */
+const requestToken = (obj: KubeObject) => `${obj.metadata.annotations?.[REQUESTED_AT] ?? ''}\n${obj.metadata.annotations?.[FLUX_REQUESTED_AT] ?? ''}`;
+
+/** The request being handled: whichever annotation differs from the last one handled (ours when both do). */
+function requestedAt(obj: KubeObject, lastHandled: unknown): string | undefined {
+  const asked = [obj.metadata.annotations?.[REQUESTED_AT], obj.metadata.annotations?.[FLUX_REQUESTED_AT]].filter((v): v is string => !!v);
+  return asked.find((v) => v !== lastHandled) ?? asked[0];
+}
 
 export interface StepContext {
   obj: KubeObject;
@@ -104,7 +115,7 @@ export class Controller {
       this.seen.delete(key);
       return;
     }
-    const now: Seen = { generation: obj.metadata.generation, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], deleting: !!obj.metadata.deletionTimestamp };
+    const now: Seen = { generation: obj.metadata.generation, requestedAt: requestToken(obj), deleting: !!obj.metadata.deletionTimestamp };
     const before = this.seen.get(key);
     this.seen.set(key, now);
     if (!before || before.generation !== now.generation || before.requestedAt !== now.requestedAt || (now.deleting && !before.deleting)) this.queue.add(key);
@@ -190,8 +201,8 @@ export class Controller {
     const previous = (obj.status ?? {}) as Record<string, unknown>;
     const status: Record<string, unknown> = cloneJSON(previous);
     const conditions = new Conditions(previous.conditions as never, generation);
-    const requestedAt = obj.metadata.annotations?.[REQUESTED_AT];
-    if (requestedAt) status.lastHandledReconcileAt = requestedAt;
+    const asked = requestedAt(obj, previous.lastHandledReconcileAt);
+    if (asked) status.lastHandledReconcileAt = asked;
     const timeoutMs = parseGoDuration(spec.timeout ?? '') ?? this.o.reconciler.defaultTimeoutMs ?? 60_000;
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]);
     const ctx: StepContext = { obj, status, conditions, signal, log, ready: { reason: 'Succeeded', message: 'reconciliation succeeded' }, fields: {} };
