@@ -296,7 +296,7 @@ export class ResourceStore {
    * Checks the query and fixes where the watch starts, then returns the event stream: validation
    * errors are thrown here, before a handler commits to a 200 streaming response.
    */
-  async watch(ns: string | undefined, q: WatchQuery, signal: AbortSignal): Promise<AsyncGenerator<WatchEventOut>> {
+  async watch(ns: string | undefined, q: WatchQuery, signal: AbortSignal): Promise<AsyncGenerator<WatchEventOut> & { startRevision: string }> {
     const sel = this.parseSelectors(q);
     const prefix = this.scanPrefix(ns, sel);
     const rv = q.resourceVersion;
@@ -318,7 +318,13 @@ export class ResourceStore {
       after = rv ? parseRevision(rv) : current;
       if (after > current) throw tooLargeResourceVersion(after, current);
     }
-    return this.stream(prefix, sel, after, initial, q, signal);
+    // Where the stream starts: every event it yields is after this revision (the initial ones are at it).
+    return Object.assign(this.stream(prefix, sel, after, initial, q, signal), { startRevision: String(after) });
+  }
+
+  /** A BOOKMARK event's object: the kind and a resourceVersion, nothing else, as kube sends it. */
+  bookmarkObject(resourceVersion: string): KubeObject {
+    return this.bookmark(BigInt(resourceVersion));
   }
 
   private async *stream(prefix: string, sel: Selectors, after: Revision, initial: boolean, q: WatchQuery, signal: AbortSignal): AsyncGenerator<WatchEventOut> {

@@ -306,6 +306,7 @@ async function serveWatch(req: Request, res: Response, store: ResourceStore, ns:
   // Timers hold 32-bit milliseconds; a longer timeout (kube takes int64) is as good as forever.
   const seconds = Math.min(timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds : min + Math.random() * min, INT32_MAX / 1000);
 
+  const allowBookmarks = parseBool(q.get('allowWatchBookmarks'), 'allowWatchBookmarks') ?? false;
   const abort = new AbortController();
   const events = await store.watch(
     ns,
@@ -314,7 +315,7 @@ async function serveWatch(req: Request, res: Response, store: ResourceStore, ns:
       fieldSelector,
       resourceVersion: base.resourceVersion,
       resourceVersionMatch: base.resourceVersionMatch,
-      allowWatchBookmarks: parseBool(q.get('allowWatchBookmarks'), 'allowWatchBookmarks') ?? false,
+      allowWatchBookmarks: allowBookmarks,
       sendInitialEvents: parseBool(q.get('sendInitialEvents'), 'sendInitialEvents'),
     },
     abort.signal,
@@ -322,6 +323,14 @@ async function serveWatch(req: Request, res: Response, store: ResourceStore, ns:
   const stop = () => abort.abort();
   const timer = setTimeout(stop, seconds * 1000);
   res.on('close', stop);
+  // kube's watch cache sends a BOOKMARK shortly before the deadline, so the client resumes from a
+  // recent resourceVersion instead of the last change it saw. Every event up to lastRevision was sent.
+  let lastRevision = events.startRevision;
+  const beforeDeadline = allowBookmarks
+    ? setTimeout(() => {
+        if (started && !abort.signal.aborted && !res.writableEnded) res.write(`${encode({ type: 'BOOKMARK', object: store.bookmarkObject(lastRevision) })}\n`);
+      }, Math.max(0, seconds * 1000 - Math.min(1000, seconds * 250)))
+    : undefined;
   let started = false;
   let tableHeaderSent = false;
   const include = out.as === 'Table' ? includeObject(q) : 'Metadata';
@@ -344,6 +353,8 @@ async function serveWatch(req: Request, res: Response, store: ResourceStore, ns:
     started = true;
     let step = await events.next();
     while (!step.done && !abort.signal.aborted) {
+      const rv = (step.value.object as KubeObject).metadata?.resourceVersion;
+      if (step.value.type !== 'ERROR' && rv) lastRevision = rv;
       const ok = res.write(`${encode(step.value)}\n`);
       if (step.value.type === 'ERROR') break;
       if (!ok) await new Promise<void>((r) => res.once('drain', r).once('close', r));
@@ -358,6 +369,7 @@ async function serveWatch(req: Request, res: Response, store: ResourceStore, ns:
     }
   } finally {
     clearTimeout(timer);
+    clearTimeout(beforeDeadline);
     abort.abort();
     await events.return(undefined).catch(() => undefined);
     if (started) res.end();
