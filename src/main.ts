@@ -31,7 +31,7 @@ import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReade
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { readKeyPair, watchKeyPair } from './pki/reload.js';
-import { ensureStandaloneCerts } from './pki/standalone.js';
+import { prepareStandaloneCerts, writeStandaloneCerts, type StandaloneCerts } from './pki/standalone.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 
 async function main(): Promise<void> {
@@ -58,8 +58,10 @@ async function main(): Promise<void> {
   // Given a serving certificate (in a cluster), nothing is generated and --cert-dir is not written:
   // it may be read-only there. Standalone, the CA, serving and admin certificates are made on first start.
   const servingFiles = options.tlsCertFile ? { certFile: resolve(options.tlsCertFile), keyFile: resolve(options.tlsPrivateKeyFile) } : undefined;
-  let certs = servingFiles ? undefined : await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: options.securePort });
-  if (certs?.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
+  // Written only once the port is ours (below): a second instance that cannot bind leaves a running
+  // one's certificates and kubeconfig as they are.
+  const prepared = servingFiles ? undefined : await prepareStandaloneCerts(certDir, { bindAddress: options.bindAddress });
+  let certs: StandaloneCerts | undefined = prepared;
 
   // The host cluster, when there is one: Secrets, TokenReview, SubjectAccessReview, the
   // authentication ConfigMap and admission all talk to it.
@@ -122,7 +124,10 @@ async function main(): Promise<void> {
       (e) => log.warn('serving certificate not reloaded', { err: e.message }),
     );
   }
-  if (certs && options.securePort === 0) certs = await ensureStandaloneCerts(certDir, { bindAddress: options.bindAddress, port: address.port });
+  if (prepared) {
+    certs = await writeStandaloneCerts(prepared, { bindAddress: options.bindAddress, port: address.port });
+    if (certs.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
+  }
 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;

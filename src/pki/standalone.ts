@@ -101,19 +101,25 @@ function kubeconfig(server: string, ca: string, admin: CertKeyPair): string {
   });
 }
 
+/** Standalone certificates read or made, not yet written: what writeStandaloneCerts persists. */
+export interface PreparedCerts extends StandaloneCerts {
+  /** The pairs made by this call, to be written. */
+  readonly pending: { name: string; pair: CertKeyPair }[];
+}
+
 /**
- * Makes or reuses the standalone certificates in `dir` and (re)writes its kubeconfig for
- * `https://<bindAddress>:<port>`. With --secure-port 0 call it again once the port is known: the
- * certificates do not depend on the port, so the second call only rewrites the kubeconfig.
+ * Reuses the standalone certificates in `dir` or makes new ones, in memory only: nothing is written
+ * until writeStandaloneCerts, which a server calls once it holds its port, so a second instance that
+ * cannot bind leaves a running one's certificates and kubeconfig alone.
  */
-export async function ensureStandaloneCerts(dir: string, o: { bindAddress: string; port: number }): Promise<StandaloneCerts> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+export async function prepareStandaloneCerts(dir: string, o: { bindAddress: string }): Promise<PreparedCerts> {
   const generated: StandaloneCerts['generated'] = [];
+  const pending: { name: string; pair: CertKeyPair }[] = [];
 
   let ca = await readPair(dir, 'ca');
   if (!ca || !reusable(ca)) {
     ca = await generateCA('gitops-toolkit-ca');
-    await writePair(dir, 'ca', ca);
+    pending.push({ name: 'ca', pair: ca });
     generated.push('ca');
   }
   const caX509 = new X509Certificate(ca.cert);
@@ -122,19 +128,17 @@ export async function ensureStandaloneCerts(dir: string, o: { bindAddress: strin
   let serving = await readPair(dir, 'apiserver');
   if (!serving || !reusable(serving, caX509, names)) {
     serving = await issueCert(ca, { cn: 'gitops-toolkit-apiserver', ...names, server: true, days: LEAF_DAYS });
-    await writePair(dir, 'apiserver', serving);
+    pending.push({ name: 'apiserver', pair: serving });
     generated.push('serving');
   }
 
   let admin = await readPair(dir, 'admin');
   if (!admin || !reusable(admin, caX509)) {
     admin = await issueCert(ca, { cn: 'admin', org: 'system:masters', client: true, days: LEAF_DAYS });
-    await writePair(dir, 'admin', admin);
+    pending.push({ name: 'admin', pair: admin });
     generated.push('admin');
   }
 
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  await writeFileAtomic(kubeconfigPath, kubeconfig(serverURL(o.bindAddress, o.port), ca.cert, admin), 0o600);
   return {
     dir,
     caCert: ca.cert,
@@ -146,7 +150,22 @@ export async function ensureStandaloneCerts(dir: string, o: { bindAddress: strin
     caCertPath: join(dir, 'ca.crt'),
     servingCertPath: join(dir, 'apiserver.crt'),
     servingKeyPath: join(dir, 'apiserver.key'),
-    kubeconfigPath,
+    kubeconfigPath: join(dir, 'kubeconfig'),
     generated,
+    pending,
   };
+}
+
+/** Writes what prepareStandaloneCerts made and the kubeconfig for `https://<bindAddress>:<port>`. */
+export async function writeStandaloneCerts(c: PreparedCerts, o: { bindAddress: string; port: number }): Promise<StandaloneCerts> {
+  await mkdir(c.dir, { recursive: true, mode: 0o700 });
+  for (const { name, pair } of c.pending) await writePair(c.dir, name, pair);
+  await writeFileAtomic(c.kubeconfigPath, kubeconfig(serverURL(o.bindAddress, o.port), c.caCert, { cert: c.adminCert, key: c.adminKey }), 0o600);
+  const { pending: _p, ...certs } = c;
+  return certs;
+}
+
+/** prepareStandaloneCerts, then writeStandaloneCerts: for tools and tests that serve nothing themselves. */
+export async function ensureStandaloneCerts(dir: string, o: { bindAddress: string; port: number }): Promise<StandaloneCerts> {
+  return writeStandaloneCerts(await prepareStandaloneCerts(dir, o), o);
 }
