@@ -35,13 +35,15 @@ export function splitUrlCredentials(url: string, auth: GitAuth): { url: string; 
 export async function lsRemote(url: string, auth: GitAuth = {}, o: GitRequestOptions & { maxAdvertisementBytes?: number } = {}): Promise<RemoteRefs> {
   const target = splitUrlCredentials(url, auth);
   let info: Awaited<ReturnType<typeof git.getRemoteInfo2>>;
+  const http = createHttpClient(target.auth, o, o.maxAdvertisementBytes);
   try {
-    const http = createHttpClient(target.auth, o, o.maxAdvertisementBytes);
     info = await git.getRemoteInfo2({ http, url: target.url, protocolVersion: 1 });
-    http.assertComplete();
   } catch (err) {
+    // A body cut at its first chunk reads to isomorphic-git as an empty answer: the cut is the cause.
+    http.assertComplete();
     throw toRemoteError(err, url, 'list refs of');
   }
+  http.assertComplete();
   const refs: RemoteRefs['refs'] = new Map();
   let head: string | undefined;
   for (const r of info.refs ?? []) {
