@@ -11,7 +11,11 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ResourceStores } from '../registry/resource-stores.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, etagOf } from './discovery.js';
 import { forbiddenError } from '../auth/authz/forbidden-message.js';
-import { notAcceptable, StatusError, timeout, unauthorized } from '../apis/meta/errors.js';
+import { badRequest, methodNotAllowed, notAcceptable, StatusError, timeout, unauthorized } from '../apis/meta/errors.js';
+import { groupVersionsOf, resourceKey } from '../apis/meta/resource.js';
+import { decodeObjectBody, mediaType, readBody } from './body.js';
+import { decodeProtobufObject } from './protobuf.js';
+import { reviewResources } from './reviews.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
 import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';
@@ -61,10 +65,12 @@ declare module 'express-serve-static-core' {
 }
 
 const DEFAULT_PUBLIC = ['/healthz', '/livez', '/readyz'];
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
 export function createApiServer(o: ApiServerOptions): ApiServer {
   const stores = o.stores;
-  const gvs = stores.groupVersions();
+  const reviews = new Map(reviewResources(o.authorizer).map((r) => [resourceKey(r.def.group, r.def.version, r.def.plural), r]));
+  const gvs = groupVersionsOf([...stores.defs, ...[...reviews.values()].map((r) => r.def)]);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -74,7 +80,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   // Serialised once: the documents only change with the code.
   const v2 = JSON.stringify(openAPIv2(stores.defs));
   const v3docs = new Map(
-    gvs.map((gv) => {
+    groupVersionsOf(stores.defs).map((gv) => {
       const body = JSON.stringify(openAPIv3GroupVersion(gv.defs));
       return [openAPIv3Path(gv), { body, hash: hashOf(body) }];
     }),
@@ -143,8 +149,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     }
   });
 
-  const sendJSON = (res: Response, body: string, contentType = 'application/json') => {
-    res.status(200).setHeader('Content-Type', contentType);
+  const sendJSON = (res: Response, body: string, contentType = 'application/json', code = 200) => {
+    res.status(code).setHeader('Content-Type', contentType);
     res.end(body);
   };
 
@@ -164,9 +170,14 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     sendJSON(res, body, `application/json;g=apidiscovery.k8s.io;v=${out.version};as=APIGroupDiscoveryList`);
   };
   const notServed = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+  /** /apis/<group>, /apis/<group>/<version>, /api/<version>: plain JSON only, 406 for any other Accept. */
+  const legacyOnly = (req: Request) => {
+    if (negotiateDiscovery(req.headers.accept)?.as !== 'legacy') throw notAcceptable(['application/json']);
+  };
   app.get('/apis', discoveryRoot('apis', () => apiGroupList(gvs)));
   app.get('/api', discoveryRoot('api', () => apiVersions(gvs)));
   app.get('/apis/:group', (req, res) => {
+    legacyOnly(req);
     const g = apiGroup(gvs, req.params.group as string);
     if (!g) throw notServed();
     sendJSON(res, JSON.stringify(g));
@@ -176,8 +187,14 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     if (!body) throw notServed();
     sendJSON(res, body);
   };
-  app.get('/apis/:group/:version', (req, res) => resourceList(req.params.group as string, req.params.version as string, res));
-  app.get('/api/:version', (req, res) => resourceList('', req.params.version as string, res));
+  app.get('/apis/:group/:version', (req, res) => {
+    legacyOnly(req);
+    resourceList(req.params.group as string, req.params.version as string, res);
+  });
+  app.get('/api/:version', (req, res) => {
+    legacyOnly(req);
+    resourceList('', req.params.version as string, res);
+  });
   app.get('/version', (_req, res) => sendJSON(res, JSON.stringify(version)));
   app.get('/metrics', async (_req, res) => {
     if (!o.metrics) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
@@ -232,7 +249,20 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
 
   const handle = resourceHandler({ stores, maxBodyBytes: o.maxBodyBytes, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds, artifacts: o.artifacts, log: o.log, admission: o.admission });
   app.use(async (req, res, next) => {
-    if (!req.info?.resourceRequest) return next();
+    const info = req.info;
+    if (!info?.resourceRequest) return next();
+    const review = reviews.get(resourceKey(info.apiGroup ?? '', info.apiVersion ?? '', info.resource ?? ''));
+    if (review) {
+      try {
+        if (info.verb !== 'create' || info.name !== undefined || info.namespace !== undefined) throw methodNotAllowed(req.method, info.path);
+        const raw = await readBody(req, o.maxBodyBytes);
+        const body = mediaType(req.headers['content-type']) === PROTOBUF ? decodeProtobufObject(raw, review.protobuf) : decodeObjectBody(raw, req.headers['content-type']);
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
+        return void sendJSON(res, JSON.stringify(await review.review(body as Record<string, unknown>, req.user!)), 'application/json', 201);
+      } catch (e) {
+        return next(e);
+      }
+    }
     // Like kube, the 504 does not undo a write that completes later; it tells the client to look.
     const timer =
       req.info!.verb === 'watch'

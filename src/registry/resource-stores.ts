@@ -33,15 +33,4 @@ export class ResourceStores {
   values(): IterableIterator<ResourceStore> {
     return this.byResource.values();
   }
-
-  /** The group versions served, each with its definitions, in the order the definitions came. */
-  groupVersions(): { group: string; version: string; defs: ResourceDefinition[] }[] {
-    const out: { group: string; version: string; defs: ResourceDefinition[] }[] = [];
-    for (const def of this.defs) {
-      let gv = out.find((g) => g.group === def.group && g.version === def.version);
-      if (!gv) out.push((gv = { group: def.group, version: def.version, defs: [] }));
-      gv.defs.push(def);
-    }
-    return out;
-  }
 }

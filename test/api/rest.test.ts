@@ -321,6 +321,17 @@ describe('discovery, OpenAPI and health', () => {
     assert.ok(!rl.resources.some((x: any) => x.name === 'helmreleases/artifact'));
   });
 
+  it('group and group-version discovery answer an Accept they cannot serve with 406, as kube does', async () => {
+    for (const path of ['/apis/gitops.toolkit', G]) {
+      for (const accept of ['application/xml', 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', 'text/html']) {
+        const r = await s.request('GET', path, { headers: { Accept: accept } });
+        assert.equal(r.status, 406, `${path} ${accept}: ${r.status}`);
+        assert.equal(r.json().reason, 'NotAcceptable');
+      }
+      for (const accept of ['application/json', '*/*', 'application/json, */*', 'application/*']) assert.equal((await s.request('GET', path, { headers: { Accept: accept } })).status, 200, `${path} ${accept}`);
+    }
+  });
+
   it('OpenAPI v3 declares dryRun and fieldValidation and no strategic merge patch', async () => {
     const index = (await s.request('GET', '/openapi/v3')).json();
     const url = index.paths['apis/gitops.toolkit/v1'].serverRelativeURL;

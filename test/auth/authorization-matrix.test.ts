@@ -203,6 +203,33 @@ describe('through kubectl', () => {
     assert.match(other.stderr, /User "system:serviceaccount:team-a:deployer" cannot create resource "gitrepositories" in API group "gitops.toolkit" in the namespace "team-b"/);
   });
 
+  it('kubectl auth can-i answers from this server’s RBAC, for each identity (a SelfSubjectAccessReview, sent as protobuf)', async () => {
+    const canI = async (i: number, ...args: string[]) => (await s.kubectl([...as(i), 'auth', 'can-i', ...args])).stdout.trim();
+    assert.equal(await canI(1, 'list', 'gitrepositories', '-n', 'team-a'), 'yes');
+    assert.equal(await canI(1, 'create', 'gitrepositories', '-n', 'team-a'), 'no');
+    assert.equal(await canI(1, 'list', 'gitrepositories', '-n', 'team-b'), 'no');
+    assert.equal(await canI(2, 'create', 'kustomizations.gitops.toolkit', '-n', 'team-b'), 'yes');
+    assert.equal(await canI(3, 'get', 'gitrepositories', '--subresource=artifact', '-n', 'team-a'), 'yes');
+    assert.equal(await canI(1, 'get', 'gitrepositories', '--subresource=artifact', '-n', 'team-a'), 'no');
+    assert.equal(await canI(5, 'get', 'gitrepositories/special', '-n', 'team-a'), 'yes');
+    assert.equal(await canI(5, 'get', 'gitrepositories/other', '-n', 'team-a'), 'no');
+    assert.equal(await canI(6, 'get', 'gitrepositories', '-A'), 'no');
+    assert.equal(await canI(0, '*', '*'), 'yes');
+    assert.equal(await canI(1, 'get', '/healthz'), 'yes', 'non-resource URLs: system:discovery');
+  });
+
+  it('kubectl auth whoami names the user, groups and uid each credential authenticates as', async () => {
+    const who = async (i: number) => JSON.parse((await s.k([...as(i), 'auth', 'whoami', '-o', 'json'])).toString()).status.userInfo;
+    assert.deepEqual(await who(0), { username: 'admin', groups: ['system:masters', 'system:authenticated'] });
+    assert.deepEqual(await who(2), { username: 'bob', groups: ['dev', 'system:authenticated'] });
+    const sa = await who(3);
+    assert.equal(sa.username, 'system:serviceaccount:team-a:deployer');
+    assert.equal(sa.uid, 'uid-1');
+    assert.ok(sa.groups.includes('system:serviceaccounts:team-a'));
+    // nobody has no role of its own, yet may ask (system:basic-user, as in kube)
+    assert.equal((await who(6)).username, 'nobody');
+  });
+
   it('nobody without get on gitrepositories/artifact downloads an artifact', async () => {
     const path = '/apis/gitops.toolkit/v1/namespaces/team-a/gitrepositories/app/artifact';
     const denied = await s.kubectl([...as(1), 'get', '--raw', path]);

@@ -78,6 +78,8 @@ export interface ResourceDefinition {
   hasArtifact: boolean;
   /** Whether the kind has a `status` subresource (status kept apart from spec writes); true when unset. */
   hasStatus?: boolean;
+  /** The verbs served, for discovery; kube's eight REST verbs when unset (reviews serve only create). */
+  verbs?: string[];
   /**
    * The whole object's schema (apiVersion, kind, metadata as `{type: object}`, spec, status), with a
    * description on every field and `default`s; the single source of validation, defaulting and OpenAPI.
@@ -98,3 +100,14 @@ export const groupVersionPath = (def: Pick<ResourceDefinition, 'group' | 'versio
 
 /** The key of a resource among all served ones: `gitops.toolkit/v1/gitrepositories`. */
 export const resourceKey = (group: string, version: string, plural: string) => `${group}/${version}/${plural}`;
+
+/** Definitions grouped by group version, in the order they came: what discovery and OpenAPI publish. */
+export function groupVersionsOf(defs: ResourceDefinition[]): { group: string; version: string; defs: ResourceDefinition[] }[] {
+  const out: { group: string; version: string; defs: ResourceDefinition[] }[] = [];
+  for (const def of defs) {
+    let gv = out.find((g) => g.group === def.group && g.version === def.version);
+    if (!gv) out.push((gv = { group: def.group, version: def.version, defs: [] }));
+    gv.defs.push(def);
+  }
+  return out;
+}

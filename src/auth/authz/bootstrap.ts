@@ -1,5 +1,6 @@
 // The default policy kube-apiserver bootstraps and every cluster has: any authenticated user may read
-// discovery, OpenAPI, version and health (ClusterRole system:discovery bound to system:authenticated).
+// discovery, OpenAPI, version and health (ClusterRole system:discovery bound to system:authenticated)
+// and ask what they may do and who they are (system:basic-user: the self reviews).
 // The standalone RBAC evaluator starts from it, so kubectl works for users with narrow roles.
 
 import type { RBACObject } from './rbac.js';
@@ -17,6 +18,20 @@ export function bootstrapPolicy(): RBACObject[] {
       kind: 'ClusterRoleBinding',
       metadata: { name: 'system:discovery' },
       roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:discovery' },
+      subjects: [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }],
+    },
+    {
+      kind: 'ClusterRole',
+      metadata: { name: 'system:basic-user' },
+      rules: [
+        { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+        { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+      ],
+    },
+    {
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'system:basic-user' },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:basic-user' },
       subjects: [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }],
     },
   ];

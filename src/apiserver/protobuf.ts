@@ -1,0 +1,102 @@
+// Reads Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`), which client-go's typed
+// clients send for built-in kinds (kubectl auth can-i, auth whoami): the "k8s\0" magic, a
+// runtime.Unknown envelope naming apiVersion and kind, and the object's own message inside. Messages
+// are decoded by a small field-number schema into the same plain JSON the JSON decoder gives;
+// fields a schema does not name are skipped, as protobuf readers do. Responses stay JSON (clients
+// accept it beside protobuf).
+
+import { badRequest } from '../apis/meta/errors.js';
+
+/** Field number → [JSON name, 'string' | 'bool' | a nested message's schema]. */
+export interface MessageSchema {
+  [field: number]: [string, 'string' | 'bool' | MessageSchema];
+}
+
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
+const MAX_NESTING = 32;
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  get done() {
+    return this.pos >= this.buf.length;
+  }
+  varint(): number {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (this.pos >= this.buf.length || shift > 49) throw new Error('truncated or overlong varint');
+      const b = this.buf[this.pos++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (!(b & 0x80)) return v;
+    }
+  }
+  bytes(): Buffer {
+    const n = this.varint();
+    if (this.pos + n > this.buf.length) throw new Error('a field runs past the end of the message');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.pos += 4;
+    else throw new Error(`unsupported wire type ${wire}`);
+    if (this.pos > this.buf.length) throw new Error('a field runs past the end of the message');
+  }
+}
+
+function decodeMessage(buf: Buffer, schema: MessageSchema, depth = 0): Record<string, unknown> {
+  if (depth > MAX_NESTING) throw new Error('message nested too deeply');
+  const r = new Reader(buf);
+  const out: Record<string, unknown> = {};
+  while (!r.done) {
+    const key = r.varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    const entry = schema[field];
+    if (!entry) {
+      r.skip(wire);
+      continue;
+    }
+    const [name, type] = entry;
+    if (type === 'bool') {
+      if (wire !== 0) throw new Error(`field ${name} has wire type ${wire}, not a varint`);
+      out[name] = r.varint() !== 0;
+    } else {
+      if (wire !== 2) throw new Error(`field ${name} has wire type ${wire}, not length-delimited`);
+      const bytes = r.bytes();
+      out[name] = type === 'string' ? bytes.toString('utf8') : decodeMessage(bytes, type, depth + 1);
+    }
+  }
+  return out;
+}
+
+const UNKNOWN: MessageSchema = { 1: ['typeMeta', { 1: ['apiVersion', 'string'], 2: ['kind', 'string'] }], 3: ['contentEncoding', 'string'], 4: ['contentType', 'string'] };
+
+/** The object of a protobuf body, decoded with `schema`, with apiVersion and kind from the envelope. */
+export function decodeProtobufObject(body: Buffer, schema: MessageSchema): Record<string, unknown> {
+  if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) throw badRequest('the protobuf body does not start with the Kubernetes magic number');
+  try {
+    const envelope = new Reader(body.subarray(MAGIC.length));
+    let raw: Buffer | undefined;
+    const rest: Buffer[] = [];
+    // The envelope's raw field (2) holds the object; read it apart, then the other fields.
+    while (!envelope.done) {
+      const start = envelope.pos;
+      const key = envelope.varint();
+      if (key === (2 << 3) + 2) raw = envelope.bytes();
+      else {
+        envelope.skip(key & 7);
+        rest.push(envelope.buf.subarray(start, envelope.pos));
+      }
+    }
+    const meta = decodeMessage(Buffer.concat(rest), UNKNOWN);
+    if (meta.contentEncoding) throw new Error(`content encoding ${String(meta.contentEncoding)} is not supported`);
+    const typeMeta = (meta.typeMeta ?? {}) as Record<string, unknown>;
+    return { ...(typeMeta.apiVersion ? { apiVersion: typeMeta.apiVersion } : {}), ...(typeMeta.kind ? { kind: typeMeta.kind } : {}), ...decodeMessage(raw ?? Buffer.alloc(0), schema) };
+  } catch (e) {
+    throw badRequest(`the protobuf body is not valid: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,109 @@
+// The self reviews every kube-apiserver serves, so `kubectl auth can-i` and `kubectl auth whoami`
+// work against this server standalone: SelfSubjectAccessReview (authorization.k8s.io/v1) asks this
+// server's own authorizer about the caller, SelfSubjectReview (authentication.k8s.io/v1) returns who
+// the caller was authenticated as. Create-only and never stored, as in kube.
+
+import type { ResourceDefinition } from '../apis/meta/resource.js';
+import type { KubeObject } from '../apis/meta/types.js';
+import { badRequest } from '../apis/meta/errors.js';
+import type { Authorizer, UserInfo } from '../auth/types.js';
+import type { MessageSchema } from './protobuf.js';
+
+/** A create-only resource answered from the request alone. */
+export interface ReviewResource {
+  def: ResourceDefinition;
+  /** The fields of its protobuf message that the review reads (kubectl sends protobuf for these). */
+  protobuf: MessageSchema;
+  review(body: Record<string, unknown>, user: UserInfo): Promise<KubeObject>;
+}
+
+// k8s.io/api/authorization/v1 generated.proto, the fields read here.
+const RESOURCE_ATTRIBUTES: MessageSchema = {
+  1: ['namespace', 'string'],
+  2: ['verb', 'string'],
+  3: ['group', 'string'],
+  4: ['version', 'string'],
+  5: ['resource', 'string'],
+  6: ['subresource', 'string'],
+  7: ['name', 'string'],
+};
+const SELF_SUBJECT_ACCESS_REVIEW: MessageSchema = { 2: ['spec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }] }] };
+
+const reviewDef = (group: string, kind: string, plural: string): ResourceDefinition => ({
+  group,
+  version: 'v1',
+  namespaced: false,
+  kind,
+  listKind: `${kind}List`,
+  plural,
+  singular: kind.toLowerCase(),
+  shortNames: [],
+  categories: [],
+  hasArtifact: false,
+  hasStatus: false,
+  verbs: ['create'],
+  schema: { type: 'object' },
+  printerColumns: [],
+  validate: () => [],
+  warnings: () => [],
+});
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown, field: string): string | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(`${field}: Invalid value: must be a string`);
+  return v;
+};
+
+function checkKind(body: Record<string, unknown>, apiVersion: string, kind: string): void {
+  if ((body.apiVersion !== undefined && body.apiVersion !== apiVersion) || (body.kind !== undefined && body.kind !== kind)) {
+    throw badRequest(`the object provided is unrecognized (expected ${apiVersion}, Kind=${kind})`);
+  }
+}
+
+const userInfo = (u: UserInfo) => ({ username: u.name, ...(u.uid ? { uid: u.uid } : {}), groups: u.groups, ...(u.extra ? { extra: u.extra } : {}) });
+
+export function reviewResources(authorizer: Authorizer): ReviewResource[] {
+  return [
+    {
+      def: reviewDef('authorization.k8s.io', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews'),
+      protobuf: SELF_SUBJECT_ACCESS_REVIEW,
+      async review(body, user) {
+        checkKind(body, 'authorization.k8s.io/v1', 'SelfSubjectAccessReview');
+        const spec = isObject(body.spec) ? body.spec : {};
+        const ra = isObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
+        const nra = isObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined;
+        if (!ra === !nra) throw badRequest('spec: Invalid value: exactly one of resourceAttributes or nonResourceAttributes must be specified');
+        const decision = ra
+          ? await authorizer.authorize({
+              user,
+              resourceRequest: true,
+              verb: str(ra.verb, 'spec.resourceAttributes.verb') ?? '',
+              namespace: str(ra.namespace, 'spec.resourceAttributes.namespace') || undefined,
+              apiGroup: str(ra.group, 'spec.resourceAttributes.group') ?? '',
+              apiVersion: str(ra.version, 'spec.resourceAttributes.version') || undefined,
+              resource: str(ra.resource, 'spec.resourceAttributes.resource') ?? '',
+              subresource: str(ra.subresource, 'spec.resourceAttributes.subresource') || undefined,
+              name: str(ra.name, 'spec.resourceAttributes.name') || undefined,
+              path: '',
+            })
+          : await authorizer.authorize({ user, resourceRequest: false, verb: str(nra!.verb, 'spec.nonResourceAttributes.verb') ?? '', path: str(nra!.path, 'spec.nonResourceAttributes.path') ?? '' });
+        return {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          metadata: { creationTimestamp: null } as never,
+          spec,
+          status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) },
+        };
+      },
+    },
+    {
+      def: reviewDef('authentication.k8s.io', 'SelfSubjectReview', 'selfsubjectreviews'),
+      protobuf: {},
+      async review(body, user) {
+        checkKind(body, 'authentication.k8s.io/v1', 'SelfSubjectReview');
+        return { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: { creationTimestamp: null } as never, status: { userInfo: userInfo(user) } };
+      },
+    },
+  ];
+}
