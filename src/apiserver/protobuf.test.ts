@@ -48,7 +48,7 @@ describe('decodeProtobufObject', () => {
   it('bounds nesting', () => {
     const deep: MessageSchema = {};
     deep[1] = ['a', deep];
-    let msg = Buffer.alloc(0);
+    let msg: Buffer = Buffer.alloc(0);
     for (let i = 0; i < 40; i++) msg = field(1, msg);
     assert.throws(() => decodeProtobufObject(envelope('v1', 'X', msg), deep), /nested too deeply/);
   });

@@ -16,6 +16,7 @@ import { groupVersionsOf, resourceKey } from '../apis/meta/resource.js';
 import { decodeObjectBody, mediaType, readBody } from './body.js';
 import { decodeProtobufObject } from './protobuf.js';
 import { reviewResources } from './reviews.js';
+import { impersonatedUser } from '../auth/impersonation.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
 import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';
@@ -128,6 +129,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         if (user) break;
       }
       if (!user) throw unauthorized();
+      user = await impersonatedUser(req, user, o.authorizer);
       req.user = user;
       const attributes = {
         user,

@@ -56,6 +56,16 @@ before(async () => {
     binding('ClusterRoleBinding', 'auditor-view', undefined, { kind: 'ClusterRole', name: 'gitops-toolkit-view' }, { kind: 'User', name: 'auditor' }),
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'one-repo', namespace: 'team-a' }, rules: [{ apiGroups: ['gitops.toolkit'], resources: ['gitrepositories', 'gitrepositories/artifact'], resourceNames: ['special'], verbs: ['get'] }] },
     binding('RoleBinding', 'carol-one-repo', 'team-a', { kind: 'Role', name: 'one-repo' }, { kind: 'User', name: 'carol' }),
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'impersonate-alice-and-dev' },
+      rules: [
+        { apiGroups: [''], resources: ['users'], resourceNames: ['alice'], verbs: ['impersonate'] },
+        { apiGroups: [''], resources: ['groups'], resourceNames: ['dev'], verbs: ['impersonate'] },
+      ],
+    },
+    binding('ClusterRoleBinding', 'imp-impersonates', undefined, { kind: 'ClusterRole', name: 'impersonate-alice-and-dev' }, { kind: 'User', name: 'imp' }),
   ];
   await writeFile(join(rbac, 'bindings.yaml'), docs.map((d) => yaml.dump(d)).join('---\n'));
   const tokens = join(s.dir, 'tokens.csv');
@@ -72,6 +82,7 @@ before(async () => {
     { name: 'auditor (token: view everywhere)', cred: { token: 'tok-auditor' }, may: (v, r, sub) => view(v, sub) },
     { name: 'carol (get one repository by name)', cred: await cert('carol'), may: (v, r, sub, ns) => ns === 'team-a' && r === 'gitrepositories' && v === 'get' && sub !== 'status' },
     { name: 'nobody (no bindings)', cred: await cert('nobody'), may: () => false },
+    { name: 'imp (may impersonate alice and the group dev, nothing else)', cred: await cert('imp'), may: () => false },
   );
 });
 after(() => s?.cleanup());
@@ -228,6 +239,42 @@ describe('through kubectl', () => {
     assert.ok(sa.groups.includes('system:serviceaccounts:team-a'));
     // nobody has no role of its own, yet may ask (system:basic-user, as in kube)
     assert.equal((await who(6)).username, 'nobody');
+  });
+
+  it('impersonation (kubectl --as, --as-group) needs the impersonate verb on each user and group, as in kube', async () => {
+    const imp = ids.length - 1;
+    assert.equal((await s.kubectl([...as(imp), '--as=alice', 'get', 'gitrepositories', '-n', 'team-a'])).code, 0, 'acts with alice’s view');
+    const asAlice = await s.kubectl([...as(imp), '--as=alice', 'create', '-f', '-'], { input: repo('team-a') });
+    assert.match(asAlice.stderr, /User "alice" cannot create resource "gitrepositories" in API group "gitops.toolkit" in the namespace "team-a"/);
+    const bob = await s.kubectl([...as(imp), '--as=bob', 'get', 'gitrepositories', '-n', 'team-a']);
+    assert.match(bob.stderr, /users "bob" is forbidden: User "imp" cannot impersonate resource "users" in API group "" at the cluster scope/);
+    assert.equal((await s.kubectl([...as(imp), '--as=alice', '--as-group=dev', 'create', '-f', '-'], { input: repo('team-b') })).code, 0, 'the group dev edits team-b');
+    const admins = await s.kubectl([...as(imp), '--as=alice', '--as-group=admins', 'get', 'gitrepositories', '-n', 'team-a']);
+    assert.match(admins.stderr, /groups "admins" is forbidden: User "imp" cannot impersonate resource "groups" in API group "" at the cluster scope/);
+    const who = JSON.parse((await s.k([...as(imp), '--as=alice', '--as-group=dev', 'auth', 'whoami', '-o', 'json'])).toString()).status.userInfo;
+    assert.deepEqual(who, { username: 'alice', groups: ['dev', 'system:authenticated'] });
+    // alice may impersonate no one; system:masters may impersonate anyone, a service account included
+    assert.match((await s.kubectl([...as(1), '--as=admin', 'get', 'gitrepositories', '-A'])).stderr, /User "alice" cannot impersonate resource "users"/);
+    const sa = JSON.parse((await s.k([...as(0), '--as=system:serviceaccount:team-a:deployer', 'auth', 'whoami', '-o', 'json'])).toString()).status.userInfo;
+    assert.deepEqual(sa, { username: 'system:serviceaccount:team-a:deployer', groups: ['system:serviceaccounts', 'system:serviceaccounts:team-a', 'system:authenticated'] });
+    assert.equal((await s.kubectl([...as(0), '--as=system:serviceaccount:team-a:deployer', 'delete', 'gitrepository', 'app', '-n', 'team-b'])).code, 1, 'the service account may not write team-b');
+  });
+
+  it('an Impersonate-Group header without Impersonate-User is a 400', async () => {
+    const r = await new Promise<{ status: number; body: string }>((res, rej) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: s.port, path: '/apis/gitops.toolkit/v1/gitrepositories', ca: s.caCert, cert: s.adminCert, key: s.adminKey, headers: { 'Impersonate-Group': 'dev' } },
+        (x) => {
+          let body = '';
+          x.on('data', (d) => (body += d));
+          x.on('end', () => res({ status: x.statusCode!, body }));
+        },
+      );
+      req.on('error', rej);
+      req.end();
+    });
+    assert.equal(r.status, 400, r.body);
+    assert.match(JSON.parse(r.body).message, /without impersonating a user/);
   });
 
   it('nobody without get on gitrepositories/artifact downloads an artifact', async () => {
