@@ -25,6 +25,7 @@ import type { Authorizer } from './auth/types.js';
 import { OptionsError, parseOptions, usage, type Options } from './config/options.js';
 import { gitRepositoryReconciler } from './controllers/git-repository/reconciler.js';
 import { Controller } from './controllers/runtime/controller.js';
+import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { WorkerPool } from './controllers/runtime/worker-pool.js';
 import { ClusterEventRecorder, noEvents } from './kube/events.js';
 import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
@@ -157,6 +158,10 @@ async function main(): Promise<void> {
     }),
   ].filter((c): c is Controller => !!c);
   for (const c of controllers) c.start();
+  // Part of the API's semantics (propagationPolicy, ownerReferences), not a reconciler: it runs
+  // whatever --controllers says, as deletions would otherwise wait on its finalizers forever.
+  const gc = new GarbageCollector(stores, log.child({ component: 'garbage-collector' }));
+  await gc.start();
   // Artifacts whose object is gone without its finalizer running (removed by hand, or a restored
   // store): swept a minute after start and then hourly.
   const sweep = async () => {
@@ -187,7 +192,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('stopping', { signal });
     const force = setTimeout(() => process.exit(1), 10_000).unref();
-    await Promise.all(controllers.map((c) => c.stop()));
+    await Promise.all([...controllers.map((c) => c.stop()), gc.stop()]);
     await api.close();
     await admission?.stop();
     authn.stop();

@@ -100,6 +100,8 @@ export type PatchType = 'json' | 'merge' | 'apply' | 'strategic';
 export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: string;
+  /** Deprecated in kube: true is propagationPolicy Orphan, false Background. */
+  orphanDependents?: boolean;
   gracePeriodSeconds?: number;
 }
 
@@ -703,12 +705,16 @@ export class ResourceStore {
         await ctx.admission.validate(a);
       }
       try {
-        if (current.metadata.finalizers?.length) {
+        const finalizers = finalizersFor(current.metadata.finalizers ?? [], opts);
+        if (finalizers.length) {
           // Finalizers hold the object: mark it, and the last finalizer removed completes the delete.
-          if (current.metadata.deletionTimestamp) return { object: current, deleted: false };
+          // The garbage collector owns orphan and foregroundDeletion, which the policy asks for.
+          const same = finalizers.length === (current.metadata.finalizers ?? []).length && finalizers.every((f, i) => f === current.metadata.finalizers![i]);
+          if (current.metadata.deletionTimestamp && same) return { object: current, deleted: false };
           const next = cloneJSON(current);
-          next.metadata.deletionTimestamp = rfc3339();
-          next.metadata.deletionGracePeriodSeconds = 0;
+          next.metadata.finalizers = finalizers;
+          next.metadata.deletionTimestamp ??= rfc3339();
+          next.metadata.deletionGracePeriodSeconds ??= 0;
           if (ctx.dryRun) return { object: next, deleted: false };
           return { object: this.decode(await this.storage.update(key, this.encode(next), kv.modRevision)), deleted: false };
         }
@@ -730,7 +736,7 @@ export class ResourceStore {
     const items: KubeObject[] = [];
     for (const item of list.items) {
       try {
-        items.push((await this.delete(item.metadata.namespace!, item.metadata.name!, { propagationPolicy: opts.propagationPolicy }, ctx)).object);
+        items.push((await this.delete(item.metadata.namespace!, item.metadata.name!, { propagationPolicy: opts.propagationPolicy, orphanDependents: opts.orphanDependents }, ctx)).object);
       } catch (e) {
         if (e instanceof StatusError && e.code === 404) continue; // deleted meanwhile
         throw e;
@@ -763,9 +769,25 @@ export function checkURLNamespace(ns: string): void {
 
 export { nameErrors };
 
+/** The garbage collector's finalizers, which a delete's propagation policy asks for (kube's names). */
+export const ORPHAN_FINALIZER = 'orphan';
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+
+/**
+ * kube's deletionFinalizersForGarbageCollection: Orphan adds `orphan`, Foreground adds
+ * `foregroundDeletion`, Background removes both; unset keeps what the object has (orphanDependents,
+ * deprecated, means Orphan).
+ */
+function finalizersFor(current: string[], opts: DeleteOptions): string[] {
+  const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
+  if (!policy) return current;
+  const rest = current.filter((f) => f !== ORPHAN_FINALIZER && f !== FOREGROUND_FINALIZER);
+  if (policy === 'Orphan') return [...rest, ORPHAN_FINALIZER];
+  if (policy === 'Foreground') return [...rest, FOREGROUND_FINALIZER];
+  return rest;
+}
+
 function checkPropagationPolicy(p: string | undefined): void {
-  // Objects of this API have no dependents in its own store, so every policy deletes the same way;
-  // in a cluster, kube's garbage collector still cascades to objects that name them as owners.
   if (p !== undefined && !['Orphan', 'Background', 'Foreground'].includes(p))
     throw invalid('meta.k8s.io', 'DeleteOptions', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', value: p, message: 'supported values: "Foreground", "Background", "Orphan"' }]);
 }

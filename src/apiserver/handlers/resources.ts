@@ -209,6 +209,7 @@ async function deleteOptions(req: Request, q: URLSearchParams, limit: number, ct
     propagationPolicy: (q.get('propagationPolicy') ?? (body.propagationPolicy as string | undefined)) || undefined,
     gracePeriodSeconds: parseIntParam(q.get('gracePeriodSeconds'), 'gracePeriodSeconds') ?? (body.gracePeriodSeconds as number | undefined),
     preconditions: pre ?? undefined,
+    orphanDependents: parseBool(q.get('orphanDependents'), 'orphanDependents') ?? (body.orphanDependents as boolean | undefined) ?? undefined,
   };
 }
 

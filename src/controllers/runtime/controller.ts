@@ -12,6 +12,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import { StatusError } from '../../apis/meta/errors.js';
 import type { ResourceStore, WriteContext } from '../../registry/store.js';
 import { cloneJSON } from '../../registry/limits.js';
+import { watchStore } from '../../registry/watch-store.js';
 import { Conditions, READY, RECONCILING, STALLED } from './conditions.js';
 import { ReconcileError, StallingError, WaitingError } from './errors.js';
 import { WorkQueue } from './queue.js';
@@ -121,27 +122,8 @@ export class Controller {
     if (!before || before.generation !== now.generation || before.requestedAt !== now.requestedAt || (now.deleting && !before.deleting)) this.queue.add(key);
   }
 
-  private async watchLoop(): Promise<void> {
-    let resourceVersion: string | undefined;
-    while (!this.stopping.signal.aborted) {
-      try {
-        const events = await this.o.store.watch(undefined, { resourceVersion, allowWatchBookmarks: true }, this.stopping.signal);
-        for await (const ev of events) {
-          if (ev.type === 'ERROR') {
-            resourceVersion = undefined; // too old: start again from the current state
-            break;
-          }
-          const obj = ev.object as KubeObject;
-          resourceVersion = obj.metadata.resourceVersion;
-          if (ev.type !== 'BOOKMARK') this.observe(ev.type, obj);
-        }
-      } catch (e) {
-        if (this.stopping.signal.aborted) return;
-        this.log.error('watch failed; restarting', { err: e });
-        resourceVersion = undefined;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+  private watchLoop(): Promise<void> {
+    return watchStore(this.o.store, (type, obj) => this.observe(type, obj), this.stopping.signal, this.log);
   }
 
   private async worker(): Promise<void> {
