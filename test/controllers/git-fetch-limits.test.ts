@@ -15,7 +15,10 @@ import { manyFilesRepo, peakRss, zerosRepo } from '../sources/large-repos.js';
  * 50,000 files cost another ~120 MB for the file list (tree walk, ignore rules, archive). Before the
  * streaming fetch the 400 MB blob took the server to 1.9 GB and 50,000 files to 542 MB.
  */
-const RSS_BOUND = 450 * 1024 * 1024;
+const BLOB_RSS_BOUND = 450 * 1024 * 1024; // measured 350-360 MB
+// measured 430-440 MB; garbage-collection timing moves it by tens of MB from run to run, so the bound
+// leaves room for that and still catches the 542 MB of the buffered fetch
+const FILES_RSS_BOUND = 520 * 1024 * 1024;
 const MB = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
 
 describe('fetch limits and memory', () => {
@@ -39,7 +42,7 @@ describe('fetch limits and memory', () => {
       assert.equal((await src.s.request('GET', '/readyz')).status, 200);
       const hwm = await peakRss(src.s.proc!.pid!);
       t.diagnostic(`server peak RSS (VmHWM) with a 400 MB blob: ${MB(hwm)}`);
-      assert.ok(hwm < RSS_BOUND, `peak RSS ${MB(hwm)} is over ${MB(RSS_BOUND)}`);
+      assert.ok(hwm < BLOB_RSS_BOUND, `peak RSS ${MB(hwm)} is over ${MB(BLOB_RSS_BOUND)}`);
     } finally {
       await src.cleanup();
     }
@@ -58,7 +61,7 @@ describe('fetch limits and memory', () => {
       assert.equal((await src.s.request('GET', '/readyz')).status, 200);
       const hwm = await peakRss(src.s.proc!.pid!);
       t.diagnostic(`server peak RSS (VmHWM) with 50,000 files: ${MB(hwm)}`);
-      assert.ok(hwm < RSS_BOUND, `peak RSS ${MB(hwm)} is over ${MB(RSS_BOUND)}`);
+      assert.ok(hwm < FILES_RSS_BOUND, `peak RSS ${MB(hwm)} is over ${MB(FILES_RSS_BOUND)}`);
     } finally {
       await src.cleanup();
     }
