@@ -15,10 +15,11 @@ import { badRequest, methodNotAllowed, notAcceptable, StatusError, timeout, unau
 import { groupVersionsOf, resourceKey } from '../apis/meta/resource.js';
 import { decodeObjectBody, mediaType, readBody } from './body.js';
 import { decodeProtobufObject } from './protobuf.js';
+import { OPENAPI_V2_PROTOBUF, openAPIv2Protobuf } from './openapi-v2-protobuf.js';
 import { reviewResources } from './reviews.js';
 import { impersonatedUser } from '../auth/impersonation.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
-import { negotiateDiscovery, SERVED_DISCOVERY_TYPES } from './negotiation.js';
+import { negotiateDiscovery, parseMediaRanges, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
 
@@ -79,7 +80,9 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const publicPaths = new Set(o.publicPaths ?? DEFAULT_PUBLIC);
 
   // Serialised once: the documents only change with the code.
-  const v2 = JSON.stringify(openAPIv2(stores.defs));
+  const v2doc = openAPIv2(stores.defs);
+  const v2 = JSON.stringify(v2doc);
+  const v2protobuf = openAPIv2Protobuf(v2doc);
   const v3docs = new Map(
     groupVersionsOf(stores.defs).map((gv) => {
       const body = JSON.stringify(openAPIv3GroupVersion(gv.defs));
@@ -204,10 +207,16 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     res.end(await o.metrics.registry.metrics());
   });
   app.get('/openapi/v2', (req, res) => {
-    const etag = `"${hashOf(v2).slice(0, 32)}"`;
+    res.setHeader('Vary', 'Accept');
+    const protobuf = wantsProtobufV2(req.headers.accept);
+    if (protobuf === undefined) throw notAcceptable(['application/json', OPENAPI_V2_PROTOBUF]);
+    const etag = `"${hashOf(v2).slice(0, 32)}${protobuf ? '-pb' : ''}"`;
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) return void res.status(304).end();
-    sendJSON(res, v2);
+    if (!protobuf) return sendJSON(res, v2);
+    // The dotted spelling: Go's mime parser (kubectl's) refuses the '@' one in a Content-Type.
+    res.status(200).setHeader('Content-Type', 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    res.end(v2protobuf);
   });
   app.get('/openapi/v3', (_req, res) => sendJSON(res, v3index));
   app.get('/openapi/v3/*path', (req, res) => {
@@ -349,4 +358,15 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
  */
 function readThroughStream(socket: import('node:tls').TLSSocket): void {
   socket.on('data', () => {});
+}
+
+/** Whether /openapi/v2 is asked for in protobuf (true), JSON (false), or neither (undefined): the first acceptable range wins. */
+function wantsProtobufV2(accept: string | undefined): boolean | undefined {
+  if (!accept?.trim()) return false;
+  for (const r of parseMediaRanges(accept)) {
+    // kube serves the v2 protobuf under both spellings: '@v1.0' and the older '.v1.0'.
+    if (r.type === OPENAPI_V2_PROTOBUF || r.type === 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf') return true;
+    if (r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*') return false;
+  }
+  return undefined;
 }

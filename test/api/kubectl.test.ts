@@ -53,6 +53,22 @@ describe('kubectl discovery', () => {
     const meta = await s.k(['explain', 'kustomization.metadata.labels']);
     assert.match(meta, /map\[string\]string/);
   });
+
+  it('explain reads the OpenAPI v2 document in protobuf, as kubectl asks for it', async () => {
+    const out = await s.k(['explain', 'helmrelease.spec.chart.spec.sourceRef', '--output=plaintext-openapiv2']);
+    assert.match(out, /KIND:\s+HelmRelease/);
+    assert.match(out, /VERSION:\s+gitops\.toolkit\/v1/);
+    for (const f of ['kind', 'name', 'namespace']) assert.match(out, new RegExp(`^\\s+${f}\\s+<string>`, 'm'));
+    assert.match(await s.k(['explain', 'gitrepository.metadata.labels', '--output=plaintext-openapiv2']), /map\[string\]string/);
+  });
+
+  it('an unported Flux manifest gets kubectl’s usual "no matches for kind", not a validation error', async () => {
+    const flux = 'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: app, namespace: default}\nspec: {interval: 1m, path: ./, prune: true, sourceRef: {kind: GitRepository, name: app}}\n';
+    const r = await s.kubectl(['apply', '-f', '-'], { input: flux });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no matches for kind "Kustomization" in version "kustomize\.toolkit\.fluxcd\.io\/v1"/);
+    assert.doesNotMatch(r.stderr, /error validating/);
+  });
 });
 
 describe('kubectl writes and reads', () => {
