@@ -1,7 +1,7 @@
 // OpenAPI v2 (/openapi/v2) and v3 (/openapi/v3, one document per group version such as
 // /openapi/v3/apis/gitops.toolkit/v1) built from the kinds' JSON Schemas — the same schemas that validate writes. kubectl reads them for `explain`, for
-// client-side validation, and to learn that writes take `dryRun` and `fieldValidation` and that PATCH
-// does not take strategic merge patches.
+// client-side validation, and to learn that writes take `dryRun` and `fieldValidation` and which
+// kinds' PATCH takes strategic merge patches (built-in kinds; never custom resources).
 
 import { createHash } from 'node:crypto';
 import { groupVersionPath, type JSONSchemaProps, type ResourceDefinition } from '../apis/meta/resource.js';
@@ -22,6 +22,8 @@ const opStem = (gv: GroupVersion) => `${gv.group ? gv.group.replace(/\.k8s\.io$/
 const tagOf = (gv: GroupVersion) => `${opStem(gv).charAt(0).toLowerCase()}${opStem(gv).slice(1).replace(new RegExp(`${capitalize(gv.version)}$`), '')}_${gv.version}`;
 
 const PATCH_CONTENT_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
+/** What a kind's PATCH takes: strategic merge patch too for kinds that serve it. */
+const patchTypes = (def: ResourceDefinition) => (def.strategicMergePatch ? [...PATCH_CONTENT_TYPES, 'application/strategic-merge-patch+json'] : PATCH_CONTENT_TYPES);
 
 interface Param {
   name: string;
@@ -219,7 +221,7 @@ export function openAPIv2(defs: ResourceDefinition[]): Doc {
         item[op.method] = {
           description: op.description,
           operationId: op.operationId,
-          consumes: op.body === 'patch' ? PATCH_CONTENT_TYPES : ['application/json', 'application/yaml'],
+          consumes: op.body === 'patch' ? patchTypes(def) : ['application/json', 'application/yaml'],
           produces: op.response === 'artifact' ? ['application/gzip'] : ['application/json', 'application/yaml'],
           schemes: ['https'],
           tags: [tagOf(def)],
@@ -261,7 +263,7 @@ export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
             : { description: 'OK', content: jsonContent({ $ref: ref(op.response) }) };
         let requestBody: Doc | undefined;
         if (op.body === 'object') requestBody = { content: jsonContent({ $ref: ref(op.response) }), required: true };
-        if (op.body === 'patch') requestBody = { content: jsonContent({ $ref: ref(META.Patch) }, PATCH_CONTENT_TYPES), required: true };
+        if (op.body === 'patch') requestBody = { content: jsonContent({ $ref: ref(META.Patch) }, patchTypes(def)), required: true };
         if (op.body === 'deleteOptions') requestBody = { content: jsonContent({ $ref: ref(META.DeleteOptions) }) };
         item[op.method] = {
           tags: [tagOf(def)],

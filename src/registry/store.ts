@@ -34,6 +34,7 @@ import { apply as applyFields, ApplyBadRequestError, ApplyConflictError, recordU
 import { generateNameSuffix, jsonEqual, rfc3339 } from './meta.js';
 import { cloneJSON, formatBytes, MAX_OBJECT_BYTES, nestingProblem } from './limits.js';
 import { jsonPatch, mergePatch, PatchError, PatchTooLargeError } from './patch.js';
+import { strategicMergePatch } from './strategic-merge-patch.js';
 import {
   matchesFields,
   matchesLabels,
@@ -631,13 +632,14 @@ export class ResourceStore {
   }
 
   async patch(ns: string, name: string, type: PatchType, body: unknown, ctx: WriteContext, o: { force?: boolean; subresource?: 'status' } = {}): Promise<{ object: KubeObject; created: boolean }> {
-    if (type === 'strategic') throw unsupportedMediaType('application/strategic-merge-patch+json', PATCH_TYPES);
+    // kube serves strategic merge patch for built-in kinds only (their schemas carry the merge keys).
+    if (type === 'strategic' && !this.def.strategicMergePatch) throw unsupportedMediaType('application/strategic-merge-patch+json', PATCH_TYPES);
     if (type === 'apply') return this.applyPatch(ns, name, body, ctx, o);
     return this.guaranteedUpdate(ns, name, ctx, async (current) => {
       if (!current) throw notFound(this.ref, name);
       let patched: unknown;
       try {
-        patched = type === 'json' ? jsonPatch(current, body) : mergePatch(current, body);
+        patched = type === 'json' ? jsonPatch(current, body) : type === 'strategic' ? strategicMergePatch(current, body, this.def.schema) : mergePatch(current, body);
       } catch (e) {
         if (e instanceof PatchTooLargeError) throw requestEntityTooLarge(e.message);
         if (e instanceof PatchError) throw patchRejected(e.message);

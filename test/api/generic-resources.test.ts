@@ -27,13 +27,25 @@ const specSchema = (description: string) => ({
     apiVersion: { type: 'string' as const },
     kind: { type: 'string' as const },
     metadata: { type: 'object' as const },
-    spec: { type: 'object' as const, description, properties: { size: { type: 'integer' as const, description: 'How big.' } } },
+    spec: {
+      type: 'object' as const,
+      description,
+      properties: {
+        size: { type: 'integer' as const, description: 'How big.' },
+        parts: {
+          type: 'array' as const,
+          'x-kubernetes-patch-merge-key': 'name',
+          'x-kubernetes-patch-strategy': 'merge',
+          items: { type: 'object' as const, properties: { name: { type: 'string' as const }, size: { type: 'integer' as const } } },
+        },
+      },
+    },
     status: { type: 'object' as const, properties: { ready: { type: 'boolean' as const } } },
   },
 });
 
 /** A namespaced kind of the core group, served under /api/v1. */
-const widget: ResourceDefinition = { group: '', version: 'v1', namespaced: true, ...names('Widget', 'widgets'), ...base, schema: specSchema('A widget.') };
+const widget: ResourceDefinition = { group: '', version: 'v1', namespaced: true, strategicMergePatch: true, ...names('Widget', 'widgets'), ...base, schema: specSchema('A widget.') };
 /** A cluster-scoped kind of another group, without a status subresource. */
 const gadget: ResourceDefinition = { group: 'example.com', version: 'v1alpha1', namespaced: false, hasStatus: false, ...names('Gadget', 'gadgets'), ...base, schema: specSchema('A gadget, cluster-wide.') };
 
@@ -137,6 +149,19 @@ describe('any group, version and scope', () => {
     const w = JSON.parse(await k(['get', 'widget', 'w', '-n', 'a', '-o', 'json']));
     assert.equal(w.status.ready, true);
     assert.equal(w.apiVersion, 'v1');
+  });
+
+  it('strategic merge patch for a kind that declares it (lists merged by their key), 415 for one that does not', async () => {
+    await k(['create', '-n', 'a', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Widget', metadata: { name: 'smp' }, spec: { parts: [{ name: 'a', size: 1 }, { name: 'b', size: 2 }] } }));
+    await k(['patch', '-n', 'a', 'widget', 'smp', '--type=strategic', '-p', '{"spec":{"parts":[{"name":"b","size":3},{"name":"c","size":4}]}}']);
+    const w = JSON.parse(await k(['get', '-n', 'a', 'widget', 'smp', '-o', 'json']));
+    assert.deepEqual(w.spec.parts, [{ name: 'a', size: 1 }, { name: 'b', size: 3 }, { name: 'c', size: 4 }]);
+    await k(['patch', '-n', 'a', 'widget', 'smp', '--type=strategic', '-p', '{"spec":{"parts":[{"name":"a","$patch":"delete"}]}}']);
+    assert.deepEqual(JSON.parse(await k(['get', '-n', 'a', 'widget', 'smp', '-o', 'json'])).spec.parts.map((p: { name: string }) => p.name), ['b', 'c']);
+    await k(['create', '-f', '-'], JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Gadget', metadata: { name: 'nosmp' }, spec: { size: 1 } }));
+    const refused = await kubectl(['patch', 'gadget', 'nosmp', '--type=strategic', '-p', '{"spec":{"size":2}}']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /UnsupportedMediaType|the body of the request was in an unknown format/);
   });
 
   it('OpenAPI: one v3 document per group version, and kubectl explain reads it', async () => {

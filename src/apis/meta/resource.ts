@@ -37,6 +37,10 @@ export interface JSONSchemaProps {
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  /** Strategic merge patch (built-in kinds only): the key that identifies a list's items… */
+  'x-kubernetes-patch-merge-key'?: string;
+  /** …and how a list or map is patched: `merge`, `replace`, `retainKeys`, or `merge,retainKeys`. */
+  'x-kubernetes-patch-strategy'?: string;
 }
 
 /** A column of `kubectl get` output (CRD additionalPrinterColumns semantics). */
@@ -80,6 +84,8 @@ export interface ResourceDefinition {
   hasStatus?: boolean;
   /** The verbs served, for discovery; kube's eight REST verbs when unset (reviews serve only create). */
   verbs?: string[];
+  /** Accepts strategic merge patch, driven by the schema's patch markers: built-in kinds do, custom resources get 415. */
+  strategicMergePatch?: boolean;
   /**
    * The whole object's schema (apiVersion, kind, metadata as `{type: object}`, spec, status), with a
    * description on every field and `default`s; the single source of validation, defaulting and OpenAPI.

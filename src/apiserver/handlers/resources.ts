@@ -107,8 +107,9 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         const force = parseBool(query.get('force'), 'force');
         if (force !== undefined && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
         const raw = await readBody(req, o.maxBodyBytes);
-        const body = type === 'apply' ? parseYAML(raw) : type === 'strategic' ? null : parseJSON(raw);
-        if (type === 'merge' && ctx.fieldValidation !== 'Ignore') ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
+        const smp = type === 'strategic' && store.def.strategicMergePatch;
+        const body = type === 'apply' ? parseYAML(raw) : type === 'strategic' && !smp ? null : parseJSON(raw);
+        if ((type === 'merge' || smp) && ctx.fieldValidation !== 'Ignore') ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
         const { object, created } = await store.patch(ns!, name, type, body, ctx, { force, subresource: sub === 'status' ? 'status' : undefined });
         return sendWritten(res, created ? 201 : 200, store, object, out, query, ctx.warnings, o.log);
       }
