@@ -47,8 +47,12 @@ export function apiVersions(gvs: GroupVersionResources[]) {
 const storageVersionHash = (def: ResourceDefinition) => createHash('sha256').update(`${def.group}/${def.version}/${def.kind}`).digest('base64').slice(0, 11);
 
 /** The subresources a kind serves, with their verbs. */
-function subresources(def: ResourceDefinition): { name: string; verbs: string[] }[] {
-  return [...(def.hasStatus !== false ? [{ name: 'status', verbs: STATUS_VERBS }] : []), ...(def.hasArtifact ? [{ name: 'artifact', verbs: ARTIFACT_VERBS }] : [])];
+function subresources(def: ResourceDefinition): { name: string; verbs: string[]; kind?: { group: string; version: string; kind: string } }[] {
+  return [
+    ...(def.hasStatus !== false ? [{ name: 'status', verbs: STATUS_VERBS }] : []),
+    ...(def.scale ? [{ name: 'scale', verbs: STATUS_VERBS, kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } }] : []),
+    ...(def.hasArtifact ? [{ name: 'artifact', verbs: ARTIFACT_VERBS }] : []),
+  ];
 }
 
 export function apiResourceList(gv: GroupVersionResources) {
@@ -63,7 +67,14 @@ export function apiResourceList(gv: GroupVersionResources) {
       ...(def.categories.length ? { categories: def.categories } : {}),
       storageVersionHash: storageVersionHash(def),
     },
-    ...subresources(def).map((sub) => ({ name: `${def.plural}/${sub.name}`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: sub.verbs })),
+    ...subresources(def).map((sub) => ({
+      name: `${def.plural}/${sub.name}`,
+      singularName: '',
+      namespaced: def.namespaced,
+      ...(sub.kind ? { group: sub.kind.group, version: sub.kind.version } : {}),
+      kind: sub.kind?.kind ?? def.kind,
+      verbs: sub.verbs,
+    })),
   ]);
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(gv), resources };
 }
@@ -89,7 +100,7 @@ export function aggregatedDiscovery(gvs: GroupVersionResources[], version: 'v2' 
           verbs: def.verbs ?? RESOURCE_VERBS,
           ...(def.shortNames.length ? { shortNames: def.shortNames } : {}),
           ...(def.categories.length ? { categories: def.categories } : {}),
-          subresources: subresources(def).map((sub) => ({ subresource: sub.name, responseKind: responseKind(def), verbs: sub.verbs })),
+          subresources: subresources(def).map((sub) => ({ subresource: sub.name, responseKind: sub.kind ?? responseKind(def), verbs: sub.verbs })),
         })),
         freshness: 'Current',
       })),

@@ -689,6 +689,48 @@ export class ResourceStore {
     });
   }
 
+  // ---- the scale subresource ----
+
+  /** The object's autoscaling/v1 Scale, read through the kind's replica paths. */
+  scaleOf(obj: KubeObject): KubeObject {
+    const sc = this.def.scale!;
+    const m = obj.metadata;
+    const selector = sc.labelSelectorPath ? valueAt(obj, sc.labelSelectorPath) : undefined;
+    return {
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+      spec: { replicas: Number(valueAt(obj, sc.specReplicasPath) ?? 0) },
+      status: { replicas: Number(valueAt(obj, sc.statusReplicasPath) ?? 0), ...(typeof selector === 'string' ? { selector } : {}) },
+    };
+  }
+
+  async getScale(ns: string, name: string): Promise<KubeObject> {
+    return this.scaleOf(await this.get(ns, name));
+  }
+
+  /**
+   * PUT or PATCH of /scale: the change is made to the Scale, and its spec.replicas written to the
+   * object's replica path (a resourceVersion in the Scale is a precondition, as in kube).
+   */
+  async writeScale(ns: string, name: string, ctx: WriteContext, change: (scale: KubeObject) => unknown): Promise<KubeObject> {
+    const sc = this.def.scale!;
+    const { object } = await this.guaranteedUpdate(ns, name, ctx, async (current) => {
+      if (!current) throw notFound(this.ref, name);
+      const scale = change(this.scaleOf(current)) as KubeObject;
+      if (!scale || typeof scale !== 'object' || (scale as { kind?: unknown }).kind !== 'Scale') throw badRequest('the body must be an autoscaling/v1 Scale');
+      const replicas = (scale.spec as { replicas?: unknown } | undefined)?.replicas;
+      if (!Number.isSafeInteger(replicas) || (replicas as number) < 0)
+        throw invalid('autoscaling', 'Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', value: replicas, message: 'must be greater than or equal to 0' }]);
+      const next = cloneJSON(current);
+      const pinned = typeof scale.metadata?.resourceVersion === 'string' && scale.metadata.resourceVersion !== '';
+      if (pinned) next.metadata.resourceVersion = scale.metadata!.resourceVersion;
+      setValueAt(next, sc.specReplicasPath, replicas);
+      return { next: await this.updatePipeline(next, current, ctx), pinned };
+    });
+    return this.scaleOf(object);
+  }
+
   async delete(ns: string, name: string, opts: DeleteOptions, ctx: WriteContext): Promise<{ object: KubeObject; deleted: boolean }> {
     checkPropagationPolicy(opts.propagationPolicy);
     const key = this.key(ns, name);
@@ -807,6 +849,26 @@ const specOf = (o: KubeObject) => {
 function withoutVolatile(o: KubeObject): KubeObject {
   const { resourceVersion: _rv, managedFields, ...metadata } = o.metadata;
   return { ...o, metadata: { ...metadata, managedFields: managedFields?.map(({ time: _t, ...e }) => e) } as KubeObject['metadata'] };
+}
+
+/** The value at a simple JSONPath such as `.spec.replicas` (what CRD scale paths are). */
+function valueAt(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const seg of path.replace(/^\./, '').split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+function setValueAt(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const segs = path.replace(/^\./, '').split('.');
+  let cur = obj;
+  for (const seg of segs.slice(0, -1)) {
+    if (cur[seg] === null || typeof cur[seg] !== 'object') cur[seg] = {};
+    cur = cur[seg] as Record<string, unknown>;
+  }
+  cur[segs[segs.length - 1]] = value;
 }
 
 /** Revisions are int64 in storage (SQLite's INTEGER, etcd's int64). */

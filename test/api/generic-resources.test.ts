@@ -32,6 +32,7 @@ const specSchema = (description: string) => ({
       description,
       properties: {
         size: { type: 'integer' as const, description: 'How big.' },
+        replicas: { type: 'integer' as const },
         parts: {
           type: 'array' as const,
           'x-kubernetes-patch-merge-key': 'name',
@@ -40,12 +41,21 @@ const specSchema = (description: string) => ({
         },
       },
     },
-    status: { type: 'object' as const, properties: { ready: { type: 'boolean' as const } } },
+    status: { type: 'object' as const, properties: { ready: { type: 'boolean' as const }, replicas: { type: 'integer' as const }, selector: { type: 'string' as const } } },
   },
 });
 
 /** A namespaced kind of the core group, served under /api/v1. */
-const widget: ResourceDefinition = { group: '', version: 'v1', namespaced: true, strategicMergePatch: true, ...names('Widget', 'widgets'), ...base, schema: specSchema('A widget.') };
+const widget: ResourceDefinition = {
+  group: '',
+  version: 'v1',
+  namespaced: true,
+  strategicMergePatch: true,
+  scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+  ...names('Widget', 'widgets'),
+  ...base,
+  schema: specSchema('A widget.'),
+};
 /** A cluster-scoped kind of another group, without a status subresource. */
 const gadget: ResourceDefinition = { group: 'example.com', version: 'v1alpha1', namespaced: false, hasStatus: false, ...names('Gadget', 'gadgets'), ...base, schema: specSchema('A gadget, cluster-wide.') };
 
@@ -106,7 +116,9 @@ describe('any group, version and scope', () => {
     assert.deepEqual(apiDoc.versions, ['v1']);
     const core = JSON.parse(await k(['get', '--raw', '/api/v1']));
     assert.equal(core.groupVersion, 'v1');
-    assert.deepEqual(core.resources.map((r: { name: string; namespaced: boolean }) => [r.name, r.namespaced]), [['widgets', true], ['widgets/status', true]]);
+    assert.deepEqual(core.resources.map((r: { name: string; namespaced: boolean }) => [r.name, r.namespaced]), [['widgets', true], ['widgets/status', true], ['widgets/scale', true]]);
+    const scale = core.resources.find((r: { name: string }) => r.name === 'widgets/scale');
+    assert.deepEqual([scale.group, scale.version, scale.kind], ['autoscaling', 'v1', 'Scale']);
     const group = JSON.parse(await k(['get', '--raw', '/apis/example.com']));
     assert.equal(group.preferredVersion.groupVersion, 'example.com/v1alpha1');
     const list = JSON.parse(await k(['get', '--raw', '/apis/example.com/v1alpha1']));
@@ -162,6 +174,24 @@ describe('any group, version and scope', () => {
     const refused = await kubectl(['patch', 'gadget', 'nosmp', '--type=strategic', '-p', '{"spec":{"size":2}}']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /UnsupportedMediaType|the body of the request was in an unknown format/);
+  });
+
+  it('the scale subresource: kubectl scale, with --current-replicas as a precondition; a kind without it has none', async () => {
+    await k(['create', '-n', 'a', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Widget', metadata: { name: 'scaled' }, spec: { replicas: 1 } }));
+    await k(['patch', '-n', 'a', 'widget', 'scaled', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":1,"selector":"app=w"}}']);
+    const sc = JSON.parse(await k(['get', '--raw', '/api/v1/namespaces/a/widgets/scaled/scale']));
+    assert.deepEqual([sc.apiVersion, sc.kind, sc.spec, sc.status], ['autoscaling/v1', 'Scale', { replicas: 1 }, { replicas: 1, selector: 'app=w' }]);
+    await k(['scale', '-n', 'a', 'widget', 'scaled', '--replicas=3']);
+    const w = JSON.parse(await k(['get', '-n', 'a', 'widget', 'scaled', '-o', 'json']));
+    assert.equal(w.spec.replicas, 3);
+    assert.equal(w.metadata.generation, 2, 'a scale is a spec change');
+    const wrong = await kubectl(['scale', '-n', 'a', 'widget', 'scaled', '--current-replicas=1', '--replicas=5']);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /Expected replicas to be 1, was 3/);
+    const negative = await kubectl(['patch', '-n', 'a', 'widget', 'scaled', '--subresource=scale', '--type=merge', '-p', '{"spec":{"replicas":-1}}']);
+    assert.match(negative.stderr, /spec\.replicas: Invalid value: -1: must be greater than or equal to 0/);
+    const none = await kubectl(['get', '--raw', '/apis/example.com/v1alpha1/gadgets/nosmp/scale']);
+    assert.match(none.stderr, /NotFound|could not find/);
   });
 
   it('OpenAPI: one v3 document per group version, and kubectl explain reads it', async () => {

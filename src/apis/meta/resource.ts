@@ -86,6 +86,8 @@ export interface ResourceDefinition {
   verbs?: string[];
   /** Accepts strategic merge patch, driven by the schema's patch markers: built-in kinds do, custom resources get 415. */
   strategicMergePatch?: boolean;
+  /** The `scale` subresource (autoscaling/v1 Scale), where the replicas live: CRD subresources.scale's fields. */
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   /**
    * The whole object's schema (apiVersion, kind, metadata as `{type: object}`, spec, status), with a
    * description on every field and `default`s; the single source of validation, defaulting and OpenAPI.

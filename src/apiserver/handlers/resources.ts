@@ -10,6 +10,7 @@ import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore
 import { checkURLName, checkURLNamespace } from '../../registry/store.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
+import { jsonPatch, mergePatch, PatchError } from '../../registry/patch.js';
 import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
 import { duplicateFields } from '../duplicate-fields.js';
 import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../../apis/meta/errors.js';
@@ -60,8 +61,9 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       if (ns !== undefined) checkURLNamespace(ns);
       if (name !== undefined && ns === undefined) throw missing();
     }
-    const subresourceServed = (sub === 'status' && store.def.hasStatus !== false) || (sub === 'artifact' && store.def.hasArtifact);
+    const subresourceServed = (sub === 'status' && store.def.hasStatus !== false) || (sub === 'artifact' && store.def.hasArtifact) || (sub === 'scale' && !!store.def.scale);
     if (sub !== undefined && !subresourceServed) throw missing();
+    if (sub === 'scale') return serveScale(req, res, store, ns!, name!, info.verb, query, o);
     includeObject(query); // checked before any write, so a bad value cannot fail a committed one's answer
 
     switch (info.verb) {
@@ -133,6 +135,37 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         throw methodNotAllowed(req.method, info.path);
     }
   };
+}
+
+/** GET, PUT and PATCH of /scale: the object seen as an autoscaling/v1 Scale (what kubectl scale uses). */
+async function serveScale(req: Request, res: Response, store: ResourceStore, ns: string, name: string, verb: string, query: URLSearchParams, o: ResourceHandlerOptions): Promise<void> {
+  const out: ObjectOutput = { as: 'object', format: 'json' };
+  if (verb === 'get') return send(res, 200, await store.getScale(ns, name), out);
+  if (verb !== 'update' && verb !== 'patch') throw methodNotAllowed(req.method, req.path);
+  const ctx = writeContext(req, query, o.admission, false);
+  const raw = await readBody(req, o.maxBodyBytes);
+  let scale: KubeObject;
+  if (verb === 'update') {
+    const body = decodeBody(raw, req.headers['content-type'], ctx);
+    scale = await store.writeScale(ns, name, ctx, () => body);
+  } else {
+    const type = PATCH_TYPES[mediaType(req.headers['content-type'])];
+    if (!type || type === 'apply') throw new StatusError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json');
+    const patch = parseJSON(raw);
+    // A Scale has no lists to merge by key: strategic merge patch is a merge patch here, as in kube.
+    scale = await store.writeScale(ns, name, ctx, (current) => {
+      try {
+        return type === 'json' ? jsonPatch(current, patch) : mergePatch(current, patch);
+      } catch (e) {
+        if (e instanceof PatchError) throw new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${e.message}`);
+        throw e;
+      }
+    });
+  }
+  afterWrite(res, 200, scale, o.log, () => {
+    setWarnings(res, ctx.warnings);
+    send(res, 200, scale, out);
+  });
 }
 
 /** Decodes a create/update body; for JSON also notes repeated keys, which fieldValidation judges. */
