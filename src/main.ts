@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     maxBodyBytes: options.maxRequestBodyBytes,
     minRequestTimeoutSeconds: options.minRequestTimeoutSeconds,
     requestTimeoutMs: options.requestTimeoutMs,
+    maxInflight: { readOnly: options.maxRequestsInflight, mutating: options.maxMutatingRequestsInflight },
     readyChecks: [
       { name: 'storage', check: async () => void (await storage.currentRevision()) },
       {

@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds: number;
   /** A non-watch request still unanswered after this gets a 504 (kube's --request-timeout). */
   requestTimeoutMs: number;
+  /** kube's --max-requests-inflight and --max-mutating-requests-inflight (0: no limit); watches are not counted. */
+  maxInflight?: { readOnly: number; mutating: number };
   /** Paths answered without authentication (kube: --authorization-always-allow-paths, plus anonymous). */
   publicPaths?: string[];
   readyChecks?: HealthCheck[];
@@ -68,6 +70,7 @@ declare module 'express-serve-static-core' {
 
 const DEFAULT_PUBLIC = ['/healthz', '/livez', '/readyz'];
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+const MUTATING_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 export function createApiServer(o: ApiServerOptions): ApiServer {
   const stores = o.stores;
@@ -153,6 +156,26 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       next(e);
     }
   });
+
+  // kube's max-in-flight filter, after authentication: too many at once is a 429 the client retries;
+  // system:masters is never limited, watches (long-running) are not counted.
+  const inflight = { readOnly: 0, mutating: 0 };
+  if (o.maxInflight) {
+    const limits = o.maxInflight;
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      const verb = req.info?.verb;
+      if (!req.user || verb === 'watch' || req.user.groups.includes('system:masters')) return next();
+      const kind = MUTATING_VERBS.has(verb ?? '') || !['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'mutating' : 'readOnly';
+      const limit = limits[kind];
+      if (limit > 0 && inflight[kind] >= limit) {
+        res.setHeader('Retry-After', '1');
+        return next(new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }));
+      }
+      inflight[kind]++;
+      res.once('close', () => inflight[kind]--);
+      next();
+    });
+  }
 
   const sendJSON = (res: Response, body: string, contentType = 'application/json', code = 200) => {
     res.status(code).setHeader('Content-Type', contentType);

@@ -15,6 +15,8 @@ export interface Options {
   compactionWindow: number;
   minRequestTimeoutSeconds: number;
   requestTimeoutMs: number;
+  maxRequestsInflight: number;
+  maxMutatingRequestsInflight: number;
   compactionIntervalMs: number;
   watchBookmarkIntervalMs: number;
   kubeconfig: string;
@@ -179,6 +181,8 @@ const FLAGS = [
   def({ flag: 'watch-bookmark-interval', key: 'watchBookmarkIntervalMs', type: duration, default: '5s', description: 'A watch that asked for bookmarks and saw no event for this long gets a BOOKMARK with the current resourceVersion.' }),
   def({ flag: 'min-request-timeout', key: 'minRequestTimeoutSeconds', type: integer(1), default: '1800', description: 'Seconds; a watch without timeoutSeconds ends after a random time between this and twice this.' }),
   def({ flag: 'request-timeout', key: 'requestTimeoutMs', type: duration, default: '60s', description: 'Longest time a non-watch request may take before it fails with 504.' }),
+  def({ flag: 'max-requests-inflight', key: 'maxRequestsInflight', type: integer(0), default: '400', description: 'Reads (not watches) served at once, as kube-apiserver counts them; more get 429 and retry. Zero means no limit; system:masters is never limited.' }),
+  def({ flag: 'max-mutating-requests-inflight', key: 'maxMutatingRequestsInflight', type: integer(0), default: '200', description: 'Writes served at once; more get 429 and retry. Each may hold a request body of up to --max-request-body-bytes. Zero means no limit.' }),
   def({ flag: 'kubeconfig', key: 'kubeconfig', type: optionalText, default: '', description: 'Kubeconfig of the host cluster, whose Secrets spec.secretRef names; in a pod the in-cluster config is used without it.' }),
   def({ flag: 'secrets-dir', key: 'secretsDir', type: optionalText, default: '', description: 'Standalone: a directory of Secret manifests (YAML or JSON) that spec.secretRef names, used when there is no cluster.' }),
   def({ flag: 'concurrent', key: 'concurrent', type: integer(1, 1000), default: '4', description: 'Objects of one kind reconciled at the same time.' }),
