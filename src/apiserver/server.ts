@@ -75,29 +75,38 @@ const MUTATING_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deleteco
 export function createApiServer(o: ApiServerOptions): ApiServer {
   const stores = o.stores;
   const reviews = new Map(reviewResources(o.authorizer).map((r) => [resourceKey(r.def.group, r.def.version, r.def.plural), r]));
-  const gvs = groupVersionsOf([...stores.defs, ...[...reviews.values()].map((r) => r.def)]);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
   const publicPaths = new Set(o.publicPaths ?? DEFAULT_PUBLIC);
 
-  // Serialised once: the documents only change with the code.
-  const v2doc = openAPIv2(stores.defs);
-  const v2 = JSON.stringify(v2doc);
-  const v2protobuf = openAPIv2Protobuf(v2doc);
-  const v3docs = new Map(
-    groupVersionsOf(stores.defs).map((gv) => {
-      const body = JSON.stringify(openAPIv3GroupVersion(gv.defs));
-      return [openAPIv3Path(gv), { body, hash: hashOf(body) }];
-    }),
-  );
-  const v3index = JSON.stringify(openAPIv3Index([...v3docs].map(([path, d]) => ({ path, hash: d.hash }))));
-  const discovery = {
-    apis: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2')), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1')) },
-    api: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2', true)), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1', true)) },
+  // Serialised once, and again whenever a resource is added or removed (a CRD, later).
+  const publish = () => {
+    const defs = stores.defs;
+    const gvs = groupVersionsOf([...defs, ...[...reviews.values()].map((r) => r.def)]);
+    const v2doc = openAPIv2(defs);
+    const v3docs = new Map(
+      groupVersionsOf(defs).map((gv) => {
+        const body = JSON.stringify(openAPIv3GroupVersion(gv.defs));
+        return [openAPIv3Path(gv), { body, hash: hashOf(body) }];
+      }),
+    );
+    return {
+      gvs,
+      v2: JSON.stringify(v2doc),
+      v2protobuf: openAPIv2Protobuf(v2doc),
+      v3docs,
+      v3index: JSON.stringify(openAPIv3Index([...v3docs].map(([path, d]) => ({ path, hash: d.hash })))),
+      discovery: {
+        apis: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2')), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1')) },
+        api: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2', true)), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1', true)) },
+      },
+      resourceLists: new Map(gvs.map((gv) => [`${gv.group}/${gv.version}`, JSON.stringify(apiResourceList(gv))])),
+    };
   };
-  const resourceLists = new Map(gvs.map((gv) => [`${gv.group}/${gv.version}`, JSON.stringify(apiResourceList(gv))]));
+  let docs = publish();
+  stores.onChange(() => (docs = publish()));
   const version = {
     major: '1',
     minor: '32',
@@ -172,7 +181,19 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         return next(new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }));
       }
       inflight[kind]++;
-      res.once('close', () => inflight[kind]--);
+      // Released when the handler ends the answer: 'finish' can come after the client, having read it,
+      // has already sent its next request. 'close' covers a request cut short.
+      let done = false;
+      const release = () => {
+        if (!done) inflight[kind]--;
+        done = true;
+      };
+      const end = res.end.bind(res) as (...a: unknown[]) => Response;
+      res.end = ((...a: unknown[]) => {
+        release();
+        return end(...a);
+      }) as typeof res.end;
+      res.once('close', release);
       next();
     });
   }
@@ -188,7 +209,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     const out = negotiateDiscovery(req.headers.accept);
     if (!out) throw notAcceptable(SERVED_DISCOVERY_TYPES);
     if (out.as === 'legacy') return sendJSON(res, JSON.stringify(legacy()));
-    const body = discovery[which][out.version];
+    const body = docs.discovery[which][out.version];
     const etag = etagOf(body);
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) {
@@ -202,16 +223,16 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const legacyOnly = (req: Request) => {
     if (negotiateDiscovery(req.headers.accept)?.as !== 'legacy') throw notAcceptable(['application/json']);
   };
-  app.get('/apis', discoveryRoot('apis', () => apiGroupList(gvs)));
-  app.get('/api', discoveryRoot('api', () => apiVersions(gvs)));
+  app.get('/apis', discoveryRoot('apis', () => apiGroupList(docs.gvs)));
+  app.get('/api', discoveryRoot('api', () => apiVersions(docs.gvs)));
   app.get('/apis/:group', (req, res) => {
     legacyOnly(req);
-    const g = apiGroup(gvs, req.params.group as string);
+    const g = apiGroup(docs.gvs, req.params.group as string);
     if (!g) throw notServed();
     sendJSON(res, JSON.stringify(g));
   });
   const resourceList = (group: string, version: string, res: Response) => {
-    const body = resourceLists.get(`${group}/${version}`);
+    const body = docs.resourceLists.get(`${group}/${version}`);
     if (!body) throw notServed();
     sendJSON(res, body);
   };
@@ -233,17 +254,17 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     res.setHeader('Vary', 'Accept');
     const protobuf = wantsProtobufV2(req.headers.accept);
     if (protobuf === undefined) throw notAcceptable(['application/json', OPENAPI_V2_PROTOBUF]);
-    const etag = `"${hashOf(v2).slice(0, 32)}${protobuf ? '-pb' : ''}"`;
+    const etag = `"${hashOf(docs.v2).slice(0, 32)}${protobuf ? '-pb' : ''}"`;
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) return void res.status(304).end();
-    if (!protobuf) return sendJSON(res, v2);
+    if (!protobuf) return sendJSON(res, docs.v2);
     // The dotted spelling: Go's mime parser (kubectl's) refuses the '@' one in a Content-Type.
     res.status(200).setHeader('Content-Type', 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
-    res.end(v2protobuf);
+    res.end(docs.v2protobuf);
   });
-  app.get('/openapi/v3', (_req, res) => sendJSON(res, v3index));
+  app.get('/openapi/v3', (_req, res) => sendJSON(res, docs.v3index));
   app.get('/openapi/v3/*path', (req, res) => {
-    const doc = v3docs.get((req.params.path as unknown as string[]).join('/'));
+    const doc = docs.v3docs.get((req.params.path as unknown as string[]).join('/'));
     if (!doc) throw notServed();
     res.setHeader('ETag', `"${doc.hash}"`);
     if (req.headers['if-none-match'] === `"${doc.hash}"`) return void res.status(304).end();

@@ -1,22 +1,34 @@
-// Every served resource's store, built once from the resource definitions and handed to both the API
-// server and the controllers, so both act on the same stores (and, later, the same watch caches).
+// Every served resource's store, built from the resource definitions and handed to both the API server
+// and the controllers, so both act on the same stores. Resources can come and go while serving (a
+// CustomResourceDefinition adds its kinds): listeners hear of each change, so discovery and OpenAPI
+// are published again and the garbage collector watches the new store.
 
 import { resourceKey, type ResourceDefinition } from '../apis/meta/resource.js';
 import type { Storage } from '../storage/types.js';
 import { ResourceStore } from './store.js';
 
+export type StoresChange = { type: 'added' | 'removed'; store: ResourceStore };
+
 export class ResourceStores {
   private readonly byResource = new Map<string, ResourceStore>();
+  private readonly listeners = new Set<(c: StoresChange) => void>();
 
   constructor(
-    readonly defs: ResourceDefinition[],
-    storage: Storage,
+    defs: ResourceDefinition[],
+    private readonly storage: Storage,
   ) {
-    for (const def of defs) {
-      const key = resourceKey(def.group, def.version, def.plural);
-      if (this.byResource.has(key)) throw new Error(`resource ${key} is defined twice`);
-      this.byResource.set(key, new ResourceStore(def, storage));
-    }
+    for (const def of defs) this.byResource.set(this.keyOf(def), new ResourceStore(def, storage));
+  }
+
+  private keyOf(def: ResourceDefinition): string {
+    const key = resourceKey(def.group, def.version, def.plural);
+    if (this.byResource.has(key)) throw new Error(`resource ${key} is defined twice`);
+    return key;
+  }
+
+  /** The definitions served now, in the order they came. */
+  get defs(): ResourceDefinition[] {
+    return [...this.byResource.values()].map((s) => s.def);
   }
 
   /** The store of `<plural>` in `group/version`, or undefined when that resource is not served. */
@@ -32,5 +44,32 @@ export class ResourceStores {
 
   values(): IterableIterator<ResourceStore> {
     return this.byResource.values();
+  }
+
+  /** Serves a new resource from now on; throws if one of that group, version and plural is served. */
+  add(def: ResourceDefinition): ResourceStore {
+    const store = new ResourceStore(def, this.storage);
+    this.byResource.set(this.keyOf(def), store);
+    this.emit({ type: 'added', store });
+    return store;
+  }
+
+  /** Stops serving a resource (its stored objects stay where they are: removing them is the caller's). */
+  remove(group: string, version: string, plural: string): void {
+    const key = resourceKey(group, version, plural);
+    const store = this.byResource.get(key);
+    if (!store) return;
+    this.byResource.delete(key);
+    this.emit({ type: 'removed', store });
+  }
+
+  /** Hears of every resource added or removed; returns the function that stops listening. */
+  onChange(listener: (c: StoresChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(c: StoresChange): void {
+    for (const l of this.listeners) l(c);
   }
 }

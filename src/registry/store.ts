@@ -520,7 +520,8 @@ export class ResourceStore {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
-    delete obj.status;
+    // With a status subresource, status is written there only (kube's status strategy).
+    if (this.def.hasStatus !== false) delete obj.status;
     return obj;
   }
 
@@ -540,7 +541,9 @@ export class ResourceStore {
       next.metadata.managedFields = obj.metadata.managedFields ?? old.metadata.managedFields;
     } else {
       next = obj;
-      if (old.status !== undefined) next.status = old.status;
+      if (this.def.hasStatus === false) {
+        // no status subresource: status is just another field of the object
+      } else if (old.status !== undefined) next.status = old.status;
       else delete next.status;
     }
     const m = next.metadata;

@@ -15,6 +15,7 @@ import { alwaysAllow } from '../../src/auth/authz/union.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ensureStandaloneCerts } from '../../src/pki/standalone.js';
 import { ResourceStores } from '../../src/registry/resource-stores.js';
+import { definitionsFromCRD } from '../../src/cluster/crd.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { Storage } from '../../src/storage/types.js';
 import { freePort } from '../helpers/server.js';
@@ -61,6 +62,7 @@ const gadget: ResourceDefinition = { group: 'example.com', version: 'v1alpha1', 
 
 let dir: string;
 let storage: Storage;
+let stores: ResourceStores;
 let api: ApiServer;
 let kubeconfig: string;
 
@@ -90,7 +92,7 @@ before(async () => {
   storage = openSqliteStorage({ path: join(dir, 'db.sqlite') });
   const ca = new CABundle(certs.caCert);
   api = createApiServer({
-    stores: new ResourceStores([widget, gadget], storage),
+    stores: (stores = new ResourceStores([widget, gadget], storage)),
     tls: { key: certs.servingKey, cert: certs.servingCert, clientCA: certs.caCert },
     authenticators: [new X509Authenticator(() => ca)],
     authorizer: alwaysAllow,
@@ -192,6 +194,40 @@ describe('any group, version and scope', () => {
     assert.match(negative.stderr, /spec\.replicas: Invalid value: -1: must be greater than or equal to 0/);
     const none = await kubectl(['get', '--raw', '/apis/example.com/v1alpha1/gadgets/nosmp/scale']);
     assert.match(none.stderr, /NotFound|could not find/);
+  });
+
+  it('a resource added while serving (a CRD’s kind) is discovered, served and explained; removed, it is gone', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'thingamajigs.late.example.com' },
+      spec: {
+        group: 'late.example.com',
+        scope: 'Namespaced',
+        names: { plural: 'thingamajigs', singular: 'thingamajig', kind: 'Thingamajig', shortNames: ['tj'] },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', description: 'What a thingamajig is.', properties: { colour: { type: 'string' } } } } } },
+            additionalPrinterColumns: [{ name: 'Colour', type: 'string', jsonPath: '.spec.colour' }],
+          },
+        ],
+      },
+    };
+    for (const def of definitionsFromCRD(crd)) stores.add(def);
+    assert.match(await k(['api-resources', '--api-group=late.example.com', '--no-headers']), /^thingamajigs\s+tj\s+late\.example\.com\/v1\s+true\s+Thingamajig$/m);
+    const strict = await kubectl(['create', '-n', 'a', '-f', '-'], JSON.stringify({ apiVersion: 'late.example.com/v1', kind: 'Thingamajig', metadata: { name: 't1' }, spec: { colour: 'red', extra: 1 } }));
+    assert.match(strict.stderr, /strict decoding error: unknown field "spec.extra"/, 'the CRD’s schema is what validates');
+    await k(['create', '-n', 'a', '--validate=false', '-f', '-'], JSON.stringify({ apiVersion: 'late.example.com/v1', kind: 'Thingamajig', metadata: { name: 't1' }, spec: { colour: 'red', extra: 1 } }));
+    assert.match(await k(['get', '-n', 'a', 'tj']), /NAME\s+COLOUR\nt1\s+red/);
+    assert.equal(JSON.parse(await k(['get', '-n', 'a', 'tj', 't1', '-o', 'json'])).spec.extra, undefined, 'pruned by the CRD’s schema');
+    assert.match(await k(['explain', 'thingamajig.spec']), /What a thingamajig is\./);
+    stores.remove('late.example.com', 'v1', 'thingamajigs');
+    const gone = await kubectl(['get', '--raw', '/apis/late.example.com/v1/namespaces/a/thingamajigs']);
+    assert.match(gone.stderr, /NotFound|could not find/);
+    assert.doesNotMatch(await k(['get', '--raw', '/apis']), /late\.example\.com/);
   });
 
   it('OpenAPI: one v3 document per group version, and kubectl explain reads it', async () => {

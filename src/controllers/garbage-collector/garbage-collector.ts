@@ -37,26 +37,45 @@ export class GarbageCollector {
     private readonly log: Logger,
   ) {}
 
-  /** Lists every store, then follows their changes; returns once the first lists are in. */
+  /** One per watched store: aborted when the store stops being served. */
+  private readonly watches = new Map<ResourceStore, { abort: AbortController; done: Promise<void> }>();
+  private unsubscribe: (() => void) | undefined;
+
+  /** Lists every store, then follows their changes (and stores added later); returns once the first lists are in. */
   async start(): Promise<void> {
     const from = new Map<ResourceStore, string>();
-    for (const store of this.stores.values()) {
-      const list = await store.list(undefined, {});
-      for (const obj of list.items) this.observe('ADDED', obj, store, false);
-      from.set(store, list.metadata.resourceVersion!);
-    }
+    for (const store of this.stores.values()) from.set(store, await this.load(store, false));
     for (const uid of this.objects.keys()) this.queue.add(uid); // dangling owners, deletions left half-done
-    const signal = this.stopping.signal;
-    this.running = Promise.all([
-      ...[...from].map(([store, rv]) => watchStore(store, (type, obj) => this.observe(type, obj, store, true), signal, this.log, rv)),
-      ...Array.from({ length: 2 }, () => this.worker()),
-    ]);
+    for (const [store, rv] of from) this.follow(store, rv);
+    this.unsubscribe = this.stores.onChange((c) => {
+      if (c.type === 'added') void this.load(c.store, true).then((rv) => this.follow(c.store, rv), (e) => this.log.error('listing a new resource failed', { err: e, resource: c.store.def.plural }));
+      else {
+        const w = this.watches.get(c.store);
+        w?.abort.abort();
+        this.watches.delete(c.store);
+      }
+    });
+    this.running = Promise.all(Array.from({ length: 2 }, () => this.worker()));
+  }
+
+  /** Indexes a store's objects; returns the revision its watch starts after. */
+  private async load(store: ResourceStore, live: boolean): Promise<string> {
+    const list = await store.list(undefined, {});
+    for (const obj of list.items) this.observe('ADDED', obj, store, live);
+    return list.metadata.resourceVersion!;
+  }
+
+  private follow(store: ResourceStore, from: string): void {
+    const abort = new AbortController();
+    const signal = AbortSignal.any([abort.signal, this.stopping.signal]);
+    this.watches.set(store, { abort, done: watchStore(store, (type, obj) => this.observe(type, obj, store, true), signal, this.log, from) });
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe?.();
     this.stopping.abort();
     this.queue.shutdown();
-    await this.running;
+    await Promise.all([this.running, ...[...this.watches.values()].map((w) => w.done)]);
   }
 
   private observe(type: StoreEventType, obj: KubeObject, store: ResourceStore, live: boolean): void {
