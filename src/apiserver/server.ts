@@ -18,6 +18,7 @@ import { decodeProtobufObject } from './protobuf.js';
 import { OPENAPI_V2_PROTOBUF, openAPIv2Protobuf } from './openapi-v2-protobuf.js';
 import { reviewResources } from './reviews.js';
 import { impersonatedUser } from '../auth/impersonation.js';
+import { maxInflight } from './inflight.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
 import { negotiateDiscovery, parseMediaRanges, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';
@@ -70,7 +71,6 @@ declare module 'express-serve-static-core' {
 
 const DEFAULT_PUBLIC = ['/healthz', '/livez', '/readyz'];
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
-const MUTATING_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 export function createApiServer(o: ApiServerOptions): ApiServer {
   const stores = o.stores;
@@ -166,37 +166,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     }
   });
 
-  // kube's max-in-flight filter, after authentication: too many at once is a 429 the client retries;
-  // system:masters is never limited, watches (long-running) are not counted.
-  const inflight = { readOnly: 0, mutating: 0 };
-  if (o.maxInflight) {
-    const limits = o.maxInflight;
-    app.use((req: Request, res: Response, next: NextFunction) => {
-      const verb = req.info?.verb;
-      if (!req.user || verb === 'watch' || req.user.groups.includes('system:masters')) return next();
-      const kind = MUTATING_VERBS.has(verb ?? '') || !['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'mutating' : 'readOnly';
-      const limit = limits[kind];
-      if (limit > 0 && inflight[kind] >= limit) {
-        res.setHeader('Retry-After', '1');
-        return next(new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }));
-      }
-      inflight[kind]++;
-      // Released when the handler ends the answer: 'finish' can come after the client, having read it,
-      // has already sent its next request. 'close' covers a request cut short.
-      let done = false;
-      const release = () => {
-        if (!done) inflight[kind]--;
-        done = true;
-      };
-      const end = res.end.bind(res) as (...a: unknown[]) => Response;
-      res.end = ((...a: unknown[]) => {
-        release();
-        return end(...a);
-      }) as typeof res.end;
-      res.once('close', release);
-      next();
-    });
-  }
+  if (o.maxInflight) app.use(maxInflight(o.maxInflight));
 
   const sendJSON = (res: Response, body: string, contentType = 'application/json', code = 200) => {
     res.status(code).setHeader('Content-Type', contentType);
