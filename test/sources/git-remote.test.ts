@@ -149,7 +149,7 @@ describe('lsRemote and resolveRef over smart HTTP', () => {
     for (const url of ['ssh://git@127.0.0.1/app.git', 'git@127.0.0.1:org/app.git']) {
       const e = await remoteError(lsRemote(url));
       assert.equal(e.reason, 'Unsupported');
-      assert.match(e.message, /SSH is not supported .* isomorphic-git/);
+      assert.match(e.message, /SSH is not supported yet \(this server speaks Git over HTTP\(S\) only\)/);
     }
   });
 });

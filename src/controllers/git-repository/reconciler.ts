@@ -152,7 +152,7 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     const spec = ctx.obj.spec as unknown as GitRepositorySpec;
     const s = st(ctx);
     if (/^(ssh:\/\/|[\w.-]+@[\w.-]+:)/.test(spec.url)) {
-      throw new StallingError(`${redactUrl(spec.url)} is an SSH URL: this server fetches Git over HTTP(S) only (isomorphic-git cannot speak SSH); use the https:// URL of the repository`, 'UnsupportedURL', FETCH_FAILED);
+      throw new StallingError(`${redactUrl(spec.url)} is an SSH URL: Git over SSH is not supported yet (this server fetches over HTTP(S) only); use the https:// URL of the repository`, 'UnsupportedURL', FETCH_FAILED);
     }
     const unsupported = unsupportedSettings(spec);
     if (unsupported) throw new StallingError(unsupported, 'UnsupportedSetting', FETCH_FAILED);

@@ -31,14 +31,14 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** isomorphic-git cannot speak SSH (`ssh://…` or scp-like `user@host:path`). */
+/** An SSH remote (`ssh://…` or scp-like `user@host:path`): not fetched yet (issue: sources over SSH). */
 export function isSshUrl(url: string): boolean {
   return /^ssh:\/\//i.test(url) || /^[^/@:]+@[^/@:]+:/.test(url);
 }
 
 export function sshUnsupported(url: string): GitRemoteError {
   return new GitRemoteError(
-    `cannot fetch ${redactUrl(url)}: SSH is not supported (the Git client is isomorphic-git, which speaks HTTP(S) only); use an https:// URL with username/password or bearerToken credentials`,
+    `cannot fetch ${redactUrl(url)}: SSH is not supported yet (this server speaks Git over HTTP(S) only); use an https:// URL with username/password or bearerToken credentials`,
     'Unsupported',
   );
 }
