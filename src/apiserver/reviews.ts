@@ -1,7 +1,7 @@
-// The self reviews every kube-apiserver serves, so `kubectl auth can-i` and `kubectl auth whoami`
-// work against this server standalone: SelfSubjectAccessReview (authorization.k8s.io/v1) asks this
-// server's own authorizer about the caller, SelfSubjectReview (authentication.k8s.io/v1) returns who
-// the caller was authenticated as. Create-only and never stored, as in kube.
+// The self reviews every kube-apiserver serves, so `kubectl auth can-i` (and `--list`) and `kubectl
+// auth whoami` work against this server standalone: SelfSubjectAccessReview (authorization.k8s.io/v1)
+// asks this server's own authorizer about the caller, SelfSubjectRulesReview lists the rules it knows,
+// SelfSubjectReview (authentication.k8s.io/v1) returns who the caller was authenticated as. Create-only and never stored, as in kube.
 
 import type { ResourceDefinition } from '../apis/meta/resource.js';
 import type { KubeObject } from '../apis/meta/types.js';
@@ -95,6 +95,24 @@ export function reviewResources(authorizer: Authorizer): ReviewResource[] {
           spec,
           status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) },
         };
+      },
+    },
+    {
+      // kubectl auth can-i --list: the rules the authorizer knows for the caller in one namespace.
+      def: reviewDef('authorization.k8s.io', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews'),
+      protobuf: { 2: ['spec', { 1: ['namespace', 'string'] }] },
+      async review(body, user) {
+        checkKind(body, 'authorization.k8s.io/v1', 'SelfSubjectRulesReview');
+        const spec = isObject(body.spec) ? body.spec : {};
+        const namespace = str(spec.namespace, 'spec.namespace') ?? '';
+        const r = authorizer.rulesFor ? await authorizer.rulesFor(user, namespace) : { rules: [], incomplete: true };
+        const status = {
+          resourceRules: r.rules.filter((x) => !x.nonResourceURLs?.length).map((x) => ({ verbs: x.verbs, apiGroups: x.apiGroups ?? [], resources: x.resources ?? [], ...(x.resourceNames?.length ? { resourceNames: x.resourceNames } : {}) })),
+          nonResourceRules: r.rules.filter((x) => x.nonResourceURLs?.length).map((x) => ({ verbs: x.verbs, nonResourceURLs: x.nonResourceURLs })),
+          incomplete: r.incomplete,
+          ...('evaluationError' in r && r.evaluationError ? { evaluationError: r.evaluationError } : {}),
+        };
+        return { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', metadata: { creationTimestamp: null } as never, spec: { namespace }, status };
       },
     },
     {

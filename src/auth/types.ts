@@ -35,6 +35,25 @@ export interface Decision {
   reason?: string;
 }
 
+/** A rule as SelfSubjectRulesReview lists it: a resource rule or a non-resource one. */
+export interface Rule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+/** What a user may do in a namespace, as far as an authorizer can tell (kube's RuleResolver). */
+export interface Rules {
+  rules: Rule[];
+  /** Some authorizer could not list its rules (a webhook): the list may be short. */
+  incomplete: boolean;
+  evaluationError?: string;
+}
+
 export interface Authorizer {
   authorize(a: RequestAttributes): Promise<Decision>;
+  /** The rules that apply to `user` in `namespace`; an authorizer without it makes a list incomplete. */
+  rulesFor?(user: UserInfo, namespace: string): Promise<Rules>;
 }

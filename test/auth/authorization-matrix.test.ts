@@ -229,6 +229,17 @@ describe('through kubectl', () => {
     assert.equal(await canI(1, 'get', '/healthz'), 'yes', 'non-resource URLs: system:discovery');
   });
 
+  it('kubectl auth can-i --list shows the rules of the caller’s bindings in a namespace', async () => {
+    const list = async (i: number, ns: string) => (await s.k([...as(i), 'auth', 'can-i', '--list', '-n', ns])).toString();
+    const alice = await list(1, 'team-a');
+    assert.match(alice, /^gitrepositories\.gitops\.toolkit\s+\[\]\s+\[\]\s+\[get list watch\]$/m);
+    assert.match(alice, /^selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]$/m, 'system:basic-user');
+    assert.match(alice, /^\s+\[\/healthz\]\s+\[\]\s+\[get\]$/m, 'system:discovery');
+    assert.doesNotMatch(await list(1, 'team-b'), /gitrepositories\.gitops\.toolkit/, 'alice has no binding in team-b');
+    assert.match(await list(5, 'team-a'), /^gitrepositories\.gitops\.toolkit\s+\[\]\s+\[special\]\s+\[get\]$/m, 'resourceNames are listed');
+    assert.match(await list(0, 'team-a'), /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m, 'system:masters may do everything');
+  });
+
   it('kubectl auth whoami names the user, groups and uid each credential authenticates as', async () => {
     const who = async (i: number) => JSON.parse((await s.k([...as(i), 'auth', 'whoami', '-o', 'json'])).toString()).status.userInfo;
     assert.deepEqual(await who(0), { username: 'admin', groups: ['system:masters', 'system:authenticated'] });

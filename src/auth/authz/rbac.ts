@@ -2,11 +2,17 @@
 // Role/ClusterRole/RoleBinding/ClusterRoleBinding objects, matched rule by rule the way kube's RBAC
 // authorizer does, with ClusterRole aggregation computed as the aggregation controller would.
 
-import type { Authorizer, Decision, RequestAttributes, UserInfo } from '../types.js';
+import type { Authorizer, Decision, RequestAttributes, Rule, Rules, UserInfo } from '../types.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 /** kube-apiserver lets this group do anything before any authorizer runs. */
 export const SUPERUSER_GROUP = 'system:masters';
+
+/** What an authorizer that allows everything lists: every verb on every resource and URL. */
+export const ALL_RULES: Rule[] = [
+  { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
+  { verbs: ['*'], nonResourceURLs: ['*'] },
+];
 
 export interface PolicyRule {
   verbs: string[];
@@ -209,6 +215,22 @@ export class RBACAuthorizer implements Authorizer {
     }
     if (!errors.length) return { allowed: false };
     return { allowed: false, reason: `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}` };
+  }
+
+  /** kube's RuleResolver: the rules of every binding that names the user, cluster-wide and in `namespace`. */
+  async rulesFor(user: UserInfo, namespace: string): Promise<Rules> {
+    if (user.groups.includes(SUPERUSER_GROUP)) return { rules: ALL_RULES, incomplete: false };
+    const rules: Rule[] = [];
+    const errors: string[] = [];
+    const collect = (binding: RoleBinding | ClusterRoleBinding, ns: string) => {
+      if (!binding.subjects?.some((s) => appliesTo(user, s, ns))) return;
+      const r = this.roleRefRules(binding.roleRef, ns);
+      if (typeof r === 'string') errors.push(r);
+      else rules.push(...r);
+    };
+    for (const b of this.clusterRoleBindings) collect(b, '');
+    if (namespace) for (const b of this.roleBindings.get(namespace) ?? []) collect(b, namespace);
+    return { rules, incomplete: errors.length > 0, ...(errors.length ? { evaluationError: errors.join(', ') } : {}) };
   }
 
   /** The referenced role's rules, or kube's error text when it does not exist. */
