@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     stores,
     tls: { key: serving.key, cert: serving.cert, clientCA: trustedClientCAs(authn.current()) ?? '' },
     authenticators: [authenticator],
+    tokenReviewer: (token) => authenticator.authenticateToken(token),
     authorizer,
     admission,
     artifacts: artifactServer(artifacts),

@@ -63,31 +63,81 @@ function checkKind(body: Record<string, unknown>, apiVersion: string, kind: stri
 
 const userInfo = (u: UserInfo) => ({ username: u.name, ...(u.uid ? { uid: u.uid } : {}), groups: u.groups, ...(u.extra ? { extra: u.extra } : {}) });
 
-export function reviewResources(authorizer: Authorizer): ReviewResource[] {
+/** A user named by a SubjectAccessReview's spec (user, uid, groups, extra). */
+function specUser(spec: Record<string, unknown>): UserInfo {
+  const groups = spec.groups ?? [];
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) throw badRequest('spec.groups: Invalid value: must be a list of strings');
+  const extra = isObject(spec.extra) ? (spec.extra as Record<string, string[]>) : undefined;
+  return { name: str(spec.user, 'spec.user') ?? '', groups: groups as string[], ...(str(spec.uid, 'spec.uid') ? { uid: spec.uid as string } : {}), ...(extra ? { extra } : {}) };
+}
+
+/** The decision on the attributes a (Self)SubjectAccessReview spec carries, for `user`. */
+async function decide(authorizer: Authorizer, spec: Record<string, unknown>, user: UserInfo) {
+  const ra = isObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
+  const nra = isObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined;
+  if (!ra === !nra) throw badRequest('spec: Invalid value: exactly one of resourceAttributes or nonResourceAttributes must be specified');
+  return ra
+    ? authorizer.authorize({
+        user,
+        resourceRequest: true,
+        verb: str(ra.verb, 'spec.resourceAttributes.verb') ?? '',
+        namespace: str(ra.namespace, 'spec.resourceAttributes.namespace') || undefined,
+        apiGroup: str(ra.group, 'spec.resourceAttributes.group') ?? '',
+        apiVersion: str(ra.version, 'spec.resourceAttributes.version') || undefined,
+        resource: str(ra.resource, 'spec.resourceAttributes.resource') ?? '',
+        subresource: str(ra.subresource, 'spec.resourceAttributes.subresource') || undefined,
+        name: str(ra.name, 'spec.resourceAttributes.name') || undefined,
+        path: '',
+      })
+    : authorizer.authorize({ user, resourceRequest: false, verb: str(nra!.verb, 'spec.nonResourceAttributes.verb') ?? '', path: str(nra!.path, 'spec.nonResourceAttributes.path') ?? '' });
+}
+
+/**
+ * The reviews: the self reviews for everyone (system:basic-user), and, for those RBAC allows to
+ * create them (kube's system:auth-delegator), SubjectAccessReview about another user and TokenReview
+ * of a bearer token with `tokens`.
+ */
+export function reviewResources(authorizer: Authorizer, tokens?: (token: string) => Promise<UserInfo | undefined>): ReviewResource[] {
   return [
+    {
+      def: reviewDef('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews'),
+      protobuf: { 2: ['spec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }], 3: ['user', 'string'], 6: ['uid', 'string'] }] },
+      async review(body) {
+        checkKind(body, 'authorization.k8s.io/v1', 'SubjectAccessReview');
+        const spec = isObject(body.spec) ? body.spec : {};
+        const user = specUser(spec);
+        if (!user.name && !user.groups.length) throw badRequest('spec.user: Invalid value: at least one of user or group must be specified');
+        const d = await decide(authorizer, spec, user);
+        return { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', metadata: { creationTimestamp: null } as never, spec, status: { allowed: d.allowed, ...(d.reason ? { reason: d.reason } : {}) } };
+      },
+    },
+    {
+      def: reviewDef('authentication.k8s.io', 'TokenReview', 'tokenreviews'),
+      protobuf: { 2: ['spec', { 1: ['token', 'string'] }] },
+      async review(body) {
+        checkKind(body, 'authentication.k8s.io/v1', 'TokenReview');
+        const spec = isObject(body.spec) ? body.spec : {};
+        const token = str(spec.token, 'spec.token');
+        if (!token) throw badRequest('spec.token: Required value: a token is required');
+        const who = tokens ? await tokens(token) : undefined;
+        // The token is never echoed back.
+        const { token: _t, ...rest } = spec;
+        return {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenReview',
+          metadata: { creationTimestamp: null } as never,
+          spec: rest,
+          status: who ? { authenticated: true, user: userInfo(who), ...(Array.isArray(spec.audiences) ? { audiences: spec.audiences } : {}) } : { authenticated: false, error: 'invalid bearer token' },
+        };
+      },
+    },
     {
       def: reviewDef('authorization.k8s.io', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews'),
       protobuf: SELF_SUBJECT_ACCESS_REVIEW,
       async review(body, user) {
         checkKind(body, 'authorization.k8s.io/v1', 'SelfSubjectAccessReview');
         const spec = isObject(body.spec) ? body.spec : {};
-        const ra = isObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
-        const nra = isObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined;
-        if (!ra === !nra) throw badRequest('spec: Invalid value: exactly one of resourceAttributes or nonResourceAttributes must be specified');
-        const decision = ra
-          ? await authorizer.authorize({
-              user,
-              resourceRequest: true,
-              verb: str(ra.verb, 'spec.resourceAttributes.verb') ?? '',
-              namespace: str(ra.namespace, 'spec.resourceAttributes.namespace') || undefined,
-              apiGroup: str(ra.group, 'spec.resourceAttributes.group') ?? '',
-              apiVersion: str(ra.version, 'spec.resourceAttributes.version') || undefined,
-              resource: str(ra.resource, 'spec.resourceAttributes.resource') ?? '',
-              subresource: str(ra.subresource, 'spec.resourceAttributes.subresource') || undefined,
-              name: str(ra.name, 'spec.resourceAttributes.name') || undefined,
-              path: '',
-            })
-          : await authorizer.authorize({ user, resourceRequest: false, verb: str(nra!.verb, 'spec.nonResourceAttributes.verb') ?? '', path: str(nra!.path, 'spec.nonResourceAttributes.path') ?? '' });
+        const decision = await decide(authorizer, spec, user);
         return {
           apiVersion: 'authorization.k8s.io/v1',
           kind: 'SelfSubjectAccessReview',

@@ -41,6 +41,8 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds: number;
   /** A non-watch request still unanswered after this gets a 504 (kube's --request-timeout). */
   requestTimeoutMs: number;
+  /** Authenticates a bearer token for a TokenReview (the chain's token authenticators); none: every token is refused. */
+  tokenReviewer?: (token: string) => Promise<UserInfo | undefined>;
   /** kube's --max-requests-inflight and --max-mutating-requests-inflight (0: no limit); watches are not counted. */
   maxInflight?: { readOnly: number; mutating: number };
   /** Paths answered without authentication (kube: --authorization-always-allow-paths, plus anonymous). */
@@ -74,7 +76,7 @@ const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
 export function createApiServer(o: ApiServerOptions): ApiServer {
   const stores = o.stores;
-  const reviews = new Map(reviewResources(o.authorizer).map((r) => [resourceKey(r.def.group, r.def.version, r.def.plural), r]));
+  const reviews = new Map(reviewResources(o.authorizer, o.tokenReviewer).map((r) => [resourceKey(r.def.group, r.def.version, r.def.plural), r]));
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

@@ -240,6 +240,24 @@ describe('through kubectl', () => {
     assert.match(await list(0, 'team-a'), /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m, 'system:masters may do everything');
   });
 
+  it('TokenReview and SubjectAccessReview, for system:masters (or system:auth-delegator) only', async () => {
+    const post = (i: number, path: string, body: unknown) => s.kubectl([...as(i), 'create', '--raw', path, '-f', '-'], { input: JSON.stringify(body) });
+    const tr = (token: string) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } });
+    const good = await post(0, '/apis/authentication.k8s.io/v1/tokenreviews', tr('tok-deployer'));
+    assert.equal(good.code, 0, good.stderr);
+    const review = JSON.parse(good.stdout);
+    assert.equal(review.status.authenticated, true);
+    assert.deepEqual([review.status.user.username, review.status.user.uid], ['system:serviceaccount:team-a:deployer', 'uid-1']);
+    assert.equal(review.spec.token, undefined, 'the token is not echoed');
+    assert.equal(JSON.parse((await post(0, '/apis/authentication.k8s.io/v1/tokenreviews', tr('no-such-token'))).stdout).status.authenticated, false);
+    const sar = (verb: string) => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'alice', groups: ['system:authenticated'], resourceAttributes: { namespace: 'team-a', verb, group: 'gitops.toolkit', resource: 'gitrepositories' } } });
+    assert.equal(JSON.parse((await post(0, '/apis/authorization.k8s.io/v1/subjectaccessreviews', sar('list'))).stdout).status.allowed, true);
+    assert.equal(JSON.parse((await post(0, '/apis/authorization.k8s.io/v1/subjectaccessreviews', sar('create'))).stdout).status.allowed, false);
+    const denied = await post(1, '/apis/authorization.k8s.io/v1/subjectaccessreviews', sar('list'));
+    assert.match(denied.stderr, /User "alice" cannot create resource "subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope/);
+    assert.match((await post(1, '/apis/authentication.k8s.io/v1/tokenreviews', tr('tok-deployer'))).stderr, /cannot create resource "tokenreviews"/);
+  });
+
   it('kubectl auth whoami names the user, groups and uid each credential authenticates as', async () => {
     const who = async (i: number) => JSON.parse((await s.k([...as(i), 'auth', 'whoami', '-o', 'json'])).toString()).status.userInfo;
     assert.deepEqual(await who(0), { username: 'admin', groups: ['system:masters', 'system:authenticated'] });

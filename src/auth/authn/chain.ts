@@ -50,7 +50,7 @@ export interface ChainOptions {
   log?: Logger;
 }
 
-export class AuthenticationChain implements Authenticator {
+export class AuthenticationChain implements Authenticator, TokenAuthenticator {
   private readonly steps: Authenticator[];
 
   constructor(private readonly o: ChainOptions) {
@@ -59,6 +59,19 @@ export class AuthenticationChain implements Authenticator {
       new X509Authenticator(() => o.config().clientCA),
       ...(o.tokens?.length ? [new BearerTokenAuthenticator(o.tokens)] : []),
     ];
+  }
+
+  /** A bearer token alone, as a TokenReview asks: the token authenticators in order; never anonymous. */
+  async authenticateToken(token: string): Promise<UserInfo | undefined> {
+    for (const t of this.o.tokens ?? []) {
+      try {
+        const user = await t.authenticateToken(token);
+        if (user) return withAuthenticatedGroup(user);
+      } catch (e) {
+        if (!(e instanceof InvalidCredentials)) this.o.log?.warn('token authenticator failed', { err: (e as Error).message });
+      }
+    }
+    return undefined;
   }
 
   async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {

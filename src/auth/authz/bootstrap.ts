@@ -1,6 +1,7 @@
 // The default policy kube-apiserver bootstraps and every cluster has: any authenticated user may read
 // discovery, OpenAPI, version and health (ClusterRole system:discovery bound to system:authenticated)
-// and ask what they may do and who they are (system:basic-user: the self reviews).
+// and ask what they may do and who they are (system:basic-user: the self reviews); system:auth-delegator
+// (TokenReview, SubjectAccessReview) is defined, bound to no one.
 // The standalone RBAC evaluator starts from it, so kubectl works for users with narrow roles.
 
 import type { RBACObject } from './rbac.js';
@@ -26,6 +27,15 @@ export function bootstrapPolicy(): RBACObject[] {
       rules: [
         { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
         { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+      ],
+    },
+    {
+      // Not bound by default, as in kube: bind it to let a client review other users' tokens and access.
+      kind: 'ClusterRole',
+      metadata: { name: 'system:auth-delegator' },
+      rules: [
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
       ],
     },
     {
