@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { resources } from '../apis/v1/index.js';
 import { openAPIv2 } from './openapi.js';
 import { openAPIv2Protobuf } from './openapi-v2-protobuf.js';
-import { decodeProtobufObject, type MessageSchema } from './protobuf.js';
+import { decodeProtobufObject, envelope, type MessageSchema } from './protobuf.js';
 
 // Reads back what the encoder wrote with a schema of gnostic's field numbers (openapi.v2.Document):
 // the real proof is kubectl parsing it (test/api/kubectl.test.ts), this checks the fields one by one.
@@ -16,20 +16,8 @@ const DOC: MessageSchema = {
   9: ['definitions', { 1: ['first', { 1: ['name', 'string'], 2: ['value', SCHEMA] }] }],
 };
 
-/** protobuf.ts reads Kubernetes' envelope ("k8s\0", the object in field 2); the document has none, so wrap it. */
-function decode(buf: Buffer, schema: MessageSchema): Record<string, unknown> {
-  const len = (n: number) => {
-    const out: number[] = [];
-    do {
-      let b = n % 128;
-      n = Math.floor(n / 128);
-      if (n > 0) b |= 0x80;
-      out.push(b);
-    } while (n > 0);
-    return Buffer.from(out);
-  };
-  return decodeProtobufObject(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x12]), len(buf.length), buf]), schema);
-}
+/** protobuf.ts reads Kubernetes' envelope; the document has none of its own, so it is wrapped in one. */
+const decode = (buf: Buffer, schema: MessageSchema) => decodeProtobufObject(envelope(buf), schema);
 
 describe('openAPIv2Protobuf', () => {
   it('encodes the published document: swagger, info, and definitions', () => {

@@ -7,33 +7,21 @@
 // Any, as kube-openapi writes them.
 
 import yaml from 'js-yaml';
+import { bytesField, fieldKey, varint } from './protobuf.js';
 
 type Doc = Record<string, unknown>;
 
-// ---- a protobuf writer: only what these messages need ----
+// ---- typed field writers, on protobuf.ts's wire format ----
 
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  let v = n;
-  do {
-    let b = v % 128;
-    v = Math.floor(v / 128);
-    if (v > 0) b |= 0x80;
-    out.push(b);
-  } while (v > 0);
-  return Buffer.from(out);
-}
-const key = (field: number, wire: number) => varint(field * 8 + wire);
-const bytesField = (field: number, b: Buffer) => Buffer.concat([key(field, 2), varint(b.length), b]);
 const str = (field: number, s: unknown) => (typeof s === 'string' && s !== '' ? bytesField(field, Buffer.from(s, 'utf8')) : undefined);
 const strs = (field: number, a: unknown) => (Array.isArray(a) ? a.map((s) => str(field, String(s))) : []);
-const bool = (field: number, b: unknown) => (b === true ? Buffer.concat([key(field, 0), varint(1)]) : undefined);
-const int = (field: number, n: unknown) => (typeof n === 'number' && Number.isInteger(n) && n >= 0 ? Buffer.concat([key(field, 0), varint(n)]) : undefined);
+const bool = (field: number, b: unknown) => (b === true ? Buffer.concat([fieldKey(field, 0), varint(1)]) : undefined);
+const int = (field: number, n: unknown) => (typeof n === 'number' && Number.isInteger(n) && n >= 0 ? Buffer.concat([fieldKey(field, 0), varint(n)]) : undefined);
 function double(field: number, n: unknown): Buffer | undefined {
   if (typeof n !== 'number') return undefined;
   const b = Buffer.alloc(8);
   b.writeDoubleLE(n);
-  return Buffer.concat([key(field, 1), b]);
+  return Buffer.concat([fieldKey(field, 1), b]);
 }
 const message = (parts: (Buffer | undefined)[]) => Buffer.concat(parts.filter((p): p is Buffer => p !== undefined));
 const sub = (field: number, parts: (Buffer | undefined)[]) => bytesField(field, message(parts));
@@ -59,7 +47,7 @@ function schema(s: Doc, where: string): Buffer {
   check(s, SCHEMA_KEYS, where);
   const items = s.items === undefined ? undefined : sub(23, (Array.isArray(s.items) ? s.items : [s.items]).map((i, n) => bytesField(1, schema(i as Doc, `${where}.items[${n}]`))));
   let additional: Buffer | undefined;
-  if (typeof s.additionalProperties === 'boolean') additional = sub(21, [Buffer.concat([key(2, 0), varint(s.additionalProperties ? 1 : 0)])]);
+  if (typeof s.additionalProperties === 'boolean') additional = sub(21, [Buffer.concat([fieldKey(2, 0), varint(s.additionalProperties ? 1 : 0)])]);
   else if (isObj(s.additionalProperties)) additional = sub(21, [bytesField(1, schema(s.additionalProperties, `${where}.additionalProperties`))]);
   const properties = isObj(s.properties)
     ? sub(25, Object.entries(s.properties).map(([name, p]) => bytesField(1, message([str(1, name), bytesField(2, schema(p as Doc, `${where}.${name}`))]))))

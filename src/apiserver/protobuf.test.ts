@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StatusError } from '../apis/meta/errors.js';
-import { decodeProtobufObject, type MessageSchema } from './protobuf.js';
+import { bytesField, decodeProtobufObject, fieldKey, varint, type MessageSchema } from './protobuf.js';
 
-// A minimal protobuf writer for the test: length-delimited fields and varints.
-const varint = (n: number): Buffer => {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-};
-const field = (no: number, value: Buffer | string): Buffer => {
-  const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value);
-  return Buffer.concat([varint(no * 8 + 2), varint(bytes.length), bytes]);
-};
-const boolField = (no: number, v: boolean) => Buffer.concat([varint(no * 8), varint(v ? 1 : 0)]);
+const field = (no: number, value: Buffer | string): Buffer => bytesField(no, Buffer.isBuffer(value) ? value : Buffer.from(value));
+const boolField = (no: number, v: boolean) => Buffer.concat([fieldKey(no, 0), varint(v ? 1 : 0)]);
 const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
   Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, Buffer.concat([field(1, apiVersion), field(2, kind)])), field(2, raw), field(4, 'application/vnd.kubernetes.protobuf')]);
 

@@ -1,4 +1,5 @@
-// Reads Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`), which client-go's typed
+// The protobuf wire format, both ways: a small writer (what /openapi/v2 in protobuf is built with)
+// and a reader of Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`), which client-go's typed
 // clients send for built-in kinds (kubectl auth can-i, auth whoami): the "k8s\0" magic, a
 // runtime.Unknown envelope naming apiVersion and kind, and the object's own message inside. Messages
 // are decoded by a small field-number schema into the same plain JSON the JSON decoder gives;
@@ -13,6 +14,33 @@ export interface MessageSchema {
 }
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
+
+// ---- writing ----
+
+/** A base-128 varint. */
+export function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = n;
+  do {
+    let b = v % 128;
+    v = Math.floor(v / 128);
+    if (v > 0) b |= 0x80;
+    out.push(b);
+  } while (v > 0);
+  return Buffer.from(out);
+}
+
+/** A field's key: its number and wire type. */
+export const fieldKey = (field: number, wire: number) => varint(field * 8 + wire);
+
+/** A length-delimited field (a string, bytes, or a nested message). */
+export const bytesField = (field: number, b: Buffer) => Buffer.concat([fieldKey(field, 2), varint(b.length), b]);
+
+/** Kubernetes' envelope around an object's message: the magic and a runtime.Unknown holding it as raw. */
+export const envelope = (raw: Buffer, typeMeta?: { apiVersion: string; kind: string }) =>
+  Buffer.concat([MAGIC, ...(typeMeta ? [bytesField(1, Buffer.concat([bytesField(1, Buffer.from(typeMeta.apiVersion)), bytesField(2, Buffer.from(typeMeta.kind))]))] : []), bytesField(2, raw)]);
+
+// ---- reading ----
 const MAX_NESTING = 32;
 
 class Reader {
