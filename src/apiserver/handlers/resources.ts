@@ -281,7 +281,7 @@ function setWarnings(res: Response, warnings: string[] = []): void {
  * The answer to a write that is already committed: whatever goes wrong while rendering it (a
  * header, a table, YAML) is logged and the client still gets the outcome, as plain JSON.
  */
-function afterWrite(res: Response, code: number, obj: unknown, log: Logger, render: () => void): void {
+export function afterWrite(res: Response, code: number, obj: unknown, log: Logger, render: () => void): void {
   try {
     render();
   } catch (err) {
