@@ -14,6 +14,7 @@ function fakeResponse() {
     headersSent: false,
     statusCode: 200,
     body: undefined as string | undefined,
+    ends: 0,
     setHeader(k: string, v: unknown) {
       headers.set(k.toLowerCase(), v);
       return res;
@@ -26,6 +27,7 @@ function fakeResponse() {
       return res;
     },
     end(b?: string) {
+      res.ends++;
       res.body = b;
       res.headersSent = true;
       return res;
@@ -56,8 +58,9 @@ it('when the answer had already started, the response is ended rather than writt
   const res = fakeResponse();
   res.headersSent = true;
   const log = createLogger('error', {}, () => {});
-  afterWrite(res as unknown as Response, 200, {}, log, () => {
+  afterWrite(res as unknown as Response, 200, { a: 1 }, log, () => {
     throw new Error('boom');
   });
-  assert.equal(res.body, undefined);
+  assert.equal(res.ends, 1, 'ended once');
+  assert.equal(res.body, undefined, 'nothing written after the headers went out');
 });
