@@ -20,6 +20,14 @@ describe('parseYAML', () => {
     assert.ok(performance.now() - start < 2000, 'rejected before anything walks the expanded value');
   });
 
+  it('counts what an alias to a long string expands to: 3,000 aliases of 100 KB are refused', () => {
+    const y = `finalizers: [&s "${'x'.repeat(100_000)}", ${Array(3000).fill('*s').join(', ')}]\n`;
+    assert.throws(() => parseYAML(Buffer.from(y)), (e: unknown) => e instanceof StatusError && e.code === 400 && /too many nodes through aliases/.test(e.message));
+    // a long string used a few times is fine
+    const few = `a: &s "${'x'.repeat(100_000)}"\nb: *s\n`;
+    assert.equal((parseYAML(Buffer.from(few)) as { b: string }).b.length, 100_000);
+  });
+
   it('still accepts modest alias use and large alias-free documents', () => {
     assert.deepEqual(parseYAML(Buffer.from(aliasBomb(2))), { a0: Array(10).fill('x'), a1: Array(10).fill(Array(10).fill('x')) });
     const big = `items: [${Array(200_000).fill('1').join(',')}]\n`;

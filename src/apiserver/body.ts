@@ -67,7 +67,8 @@ export function parseYAML(buf: Buffer): unknown {
     if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
     // Without aliases a document has fewer nodes than bytes; a few KiB of nested aliases can
     // expand to billions of nodes and stall the server in whatever walks the value next.
-    if (!withinNodes(docs[0], text.length + 10_000)) throw new Error('the document expands to too many nodes through aliases');
+    // Room for aliases used as they are meant (a few repeats), none for expansion bombs.
+    if (!withinNodes(docs[0], 4 * text.length + 10_000)) throw new Error('the document expands to too many nodes through aliases');
     return checkNesting(docs[0]);
   } catch (e) {
     if (e instanceof StatusError) throw e;
@@ -76,13 +77,25 @@ export function parseYAML(buf: Buffer): unknown {
   }
 }
 
-/** Whether walking `v` (a shared value counted each time it is reached) visits at most `max` nodes. */
+/**
+ * Whether walking `v` (a shared value counted each time it is reached) costs at most `max`: a node
+ * counts 1 and a string (value or key) its length too, so an alias repeating a long string counts
+ * what it expands to, as the nodes it repeats do.
+ */
 function withinNodes(v: unknown, max: number): boolean {
   const stack = [v];
-  for (let n = 0; stack.length; n++) {
-    if (n >= max) return false;
+  let n = 0;
+  while (stack.length) {
     const x = stack.pop();
-    if (x !== null && typeof x === 'object') for (const c of Object.values(x)) stack.push(c);
+    n += 1 + (typeof x === 'string' ? x.length : 0);
+    if (n > max) return false;
+    if (Array.isArray(x)) for (const c of x) stack.push(c);
+    else if (x !== null && typeof x === 'object') {
+      for (const [k, c] of Object.entries(x)) {
+        n += k.length;
+        stack.push(c);
+      }
+    }
   }
   return true;
 }

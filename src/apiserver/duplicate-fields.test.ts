@@ -16,3 +16,12 @@ test('no false positives: same key in sibling objects, keys inside strings, esca
   assert.deepEqual(duplicateFields('{"k\\"q":1,"k\\"q":2}'), ['k"q']);
   assert.deepEqual(duplicateFields('{"a":1}'), []);
 });
+
+test('reports at most 100 repeats, each path cut at 1,024 characters: a deep body of repeats costs its size', () => {
+  const deep = '{"aaaaaaaaaa":'.repeat(500);
+  const repeats = Array.from({ length: 100_000 }, () => '"b":0').join(',');
+  const dups = duplicateFields(`${deep}{${repeats}}${'}'.repeat(500)}`);
+  assert.equal(dups.length, 100);
+  assert.ok(dups.every((d) => d.length <= 1025), String(dups[0].length));
+  assert.ok(dups[0].endsWith('…'));
+});

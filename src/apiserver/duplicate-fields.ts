@@ -5,14 +5,19 @@
 
 type Frame = { kind: 'object'; keys: Set<string>; key?: string } | { kind: 'array'; index: number };
 
+/** Duplicates reported per body, and characters per path: the warnings are capped further anyway. */
+const MAX_REPORTED = 100;
+const MAX_PATH = 1024;
+
 /** `spec.include[0].toPath` for the key `key` inside the innermost frame. */
 function pathOf(stack: Frame[], key: string): string {
   let p = '';
-  for (let i = 0; i < stack.length - 1; i++) {
+  for (let i = 0; i < stack.length - 1 && p.length <= MAX_PATH; i++) {
     const f = stack[i];
     p = f.kind === 'array' ? `${p}[${f.index}]` : p ? `${p}.${f.key}` : (f.key ?? '');
   }
-  return p ? `${p}.${key}` : key;
+  const full = p ? `${p}.${key}` : key;
+  return full.length > MAX_PATH ? `${full.slice(0, MAX_PATH)}…` : full;
 }
 
 /** Paths like `spec.interval` or `spec.include[0].toPath` of every repeated key in a JSON text. */
@@ -34,7 +39,7 @@ export function duplicateFields(text: string): string[] {
         } catch {
           /* malformed: JSON.parse of the whole body reports it */
         }
-        if (top.keys.has(key)) dups.push(pathOf(stack, key));
+        if (top.keys.has(key) && dups.length < MAX_REPORTED) dups.push(pathOf(stack, key));
         top.keys.add(key);
         top.key = key;
         expectKey = false;

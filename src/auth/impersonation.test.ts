@@ -54,6 +54,22 @@ describe('impersonatedUser', () => {
     assert.deepEqual(anon.groups, ['system:unauthenticated']);
   });
 
+  it('follows kube on the edges: an empty user, system:unauthenticated, named groups for a service account, invalid names, __proto__', async () => {
+    const { authz, asked } = authorizer(() => true);
+    assert.equal(await impersonatedUser(req('Impersonate-User', ''), alice, authz), alice, 'an empty Impersonate-User impersonates no one');
+    await assert.rejects(impersonatedUser(req('Impersonate-User', '', 'Impersonate-Group', 'g'), alice, authz), (e: unknown) => e instanceof StatusError && e.code === 400);
+    assert.deepEqual((await impersonatedUser(req('Impersonate-User', 'bob', 'Impersonate-Group', 'system:unauthenticated'), alice, authz)).groups, ['system:unauthenticated']);
+    assert.deepEqual((await impersonatedUser(req('Impersonate-User', 'system:serviceaccount:ns:sa', 'Impersonate-Group', 'dev'), alice, authz)).groups, ['dev', 'system:authenticated'], 'named groups replace the service account’s');
+    asked.length = 0;
+    const odd = await impersonatedUser(req('Impersonate-User', 'system:serviceaccount:ns:Bad_Name'), alice, authz);
+    assert.deepEqual(asked, ['impersonate /users /system:serviceaccount:ns:Bad_Name'], 'not a valid service account name: impersonated as a user');
+    assert.deepEqual(odd.groups, ['system:authenticated']);
+    const proto = await impersonatedUser(req('Impersonate-User', 'bob', 'Impersonate-Extra-__proto__', 'x'), alice, authz);
+    assert.deepEqual(Object.keys(proto.extra!), ['__proto__']);
+    assert.deepEqual(proto.extra!['__proto__'], ['x']);
+    assert.equal(Object.getPrototypeOf(proto.extra), Object.prototype);
+  });
+
   it('a refused value is a 403 in kube’s words; groups without a user, or two users, a 400', async () => {
     const { authz } = authorizer((a) => a.resource !== 'groups');
     await assert.rejects(impersonatedUser(req('Impersonate-User', 'bob', 'Impersonate-Group', 'admins'), alice, authz), (e: unknown) => {

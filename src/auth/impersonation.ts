@@ -13,7 +13,8 @@ const USER = 'impersonate-user';
 const GROUP = 'impersonate-group';
 const UID = 'impersonate-uid';
 const EXTRA = 'impersonate-extra-';
-const SERVICE_ACCOUNT = /^system:serviceaccount:([^:]+):([^:]+)$/;
+// kube's SplitUsername: a valid namespace (DNS label) and name (DNS subdomain); anything else is a user.
+const SERVICE_ACCOUNT = /^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/;
 
 /** Every value of a header, in order (Node joins repeated headers; rawHeaders keeps them apart). */
 function values(req: IncomingMessage, name: string): string[] {
@@ -46,7 +47,7 @@ const decodeKey = (k: string) => {
  * 403 (kube's wording) for what the authorizer refuses.
  */
 export async function impersonatedUser(req: IncomingMessage, user: UserInfo, authorizer: Authorizer): Promise<UserInfo> {
-  const names = values(req, USER);
+  const names = values(req, USER).filter((n) => n !== ''); // an empty value impersonates no one, as in kube
   const groups = values(req, GROUP);
   const uids = values(req, UID);
   const extraHeaders = extraKeys(req);
@@ -63,23 +64,26 @@ export async function impersonatedUser(req: IncomingMessage, user: UserInfo, aut
   };
 
   const sa = SERVICE_ACCOUNT.exec(name);
-  if (sa) await check({ apiGroup: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] });
+  if (sa) await check({ apiGroup: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[3] });
   else await check({ apiGroup: '', resource: 'users', name });
   for (const g of groups) await check({ apiGroup: '', resource: 'groups', name: g });
   if (uids.length) await check({ apiGroup: 'authentication.k8s.io', resource: 'uids', name: uids[0] });
   const extra: Record<string, string[]> = {};
   for (const raw of extraHeaders) {
     const key = decodeKey(raw);
-    extra[key] = values(req, EXTRA + raw);
-    for (const v of extra[key]) await check({ apiGroup: 'authentication.k8s.io', resource: 'userextras', subresource: key, name: v });
+    const vals = values(req, EXTRA + raw);
+    // defineProperty: a key named "__proto__" is data, never the prototype.
+    Object.defineProperty(extra, key, { value: vals, enumerable: true, writable: true, configurable: true });
+    for (const v of vals) await check({ apiGroup: 'authentication.k8s.io', resource: 'userextras', subresource: key, name: v });
   }
 
-  // kube's result: the named groups, a service account's own groups, and system:authenticated
-  // (system:unauthenticated for system:anonymous).
+  // kube's result: the named groups, or a service account's own when none are named; then
+  // system:authenticated unless either it or system:unauthenticated is there (system:unauthenticated
+  // for system:anonymous).
   const all = [...groups];
-  if (sa) all.push('system:serviceaccounts', `system:serviceaccounts:${sa[1]}`);
+  if (sa && !groups.length) all.push('system:serviceaccounts', `system:serviceaccounts:${sa[1]}`);
   if (name === 'system:anonymous') {
     if (!all.includes('system:unauthenticated')) all.push('system:unauthenticated');
-  } else if (!all.includes('system:authenticated')) all.push('system:authenticated');
+  } else if (!all.includes('system:authenticated') && !all.includes('system:unauthenticated')) all.push('system:authenticated');
   return { name, groups: all, ...(uids.length ? { uid: uids[0] } : {}), ...(extraHeaders.length ? { extra } : {}) };
 }

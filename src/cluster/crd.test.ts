@@ -36,6 +36,15 @@ describe('crdErrors', () => {
     assert.ok(fields(crd({ group: 'example' }, 'widgets.example')).some((f) => f.startsWith('spec.group')));
     assert.ok(fields(crd({ scope: 'Global' })).some((f) => f.startsWith('spec.scope')));
   });
+  it('scale paths are simple JSON paths under .spec and .status: nothing that reaches a prototype', () => {
+    const withScale = (scale: Record<string, string>) =>
+      crd({ versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } }, subresources: { scale } }] });
+    assert.deepEqual(fields(withScale({ specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' })), []);
+    for (const bad of ['.spec.__proto__.polluted', 'spec.replicas', '.status.replicas', '.spec', '.spec.items[0]', '.spec.constructor.x'])
+      assert.ok(fields(withScale({ specReplicasPath: bad, statusReplicasPath: '.status.replicas' })).some((f) => f.includes('specReplicasPath: should be a json path under .spec')), bad);
+    assert.ok(fields(withScale({ specReplicasPath: '.spec.replicas', statusReplicasPath: '.spec.x' })).some((f) => f.includes('statusReplicasPath')));
+  });
+
   it('exactly one storage version, unique names, a schema for each', () => {
     const two = crd({ versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }, { name: 'v2', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] });
     assert.ok(fields(two).includes('spec.versions: must have exactly one version marked as storage version'));

@@ -37,6 +37,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const KIND = /^[A-Z][A-Za-z0-9]*$/;
 const VERSION = /^v[0-9]+((alpha|beta)[0-9]+)?$/;
 const COLUMN_TYPES = new Set(['string', 'integer', 'number', 'boolean', 'date']);
+/** Path segments that would reach an object's prototype. */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Keywords a CRD schema may not use (kube: ref, definitions, dependencies, additionalItems, patternProperties…). */
 const FORBIDDEN_KEYWORDS = ['$ref', '$schema', 'definitions', 'dependencies', 'additionalItems', 'patternProperties', 'id'];
 
@@ -109,7 +111,21 @@ export function crdErrors(crd: KubeObject): FieldError[] {
       if (!c.jsonPath) errors.push(err(`${at}.additionalPrinterColumns[${j}].jsonPath`, 'must not be empty', 'FieldValueRequired'));
     });
     const scale = v.subresources?.scale;
-    if (scale && (!scale.specReplicasPath || !scale.statusReplicasPath)) errors.push(err(`${at}.subresources.scale`, 'specReplicasPath and statusReplicasPath are required', 'FieldValueRequired'));
+    if (scale) {
+      // kube: a simple JSON path under .spec (or .status), field names only, no array index.
+      const check = (field: string, path: string | undefined, under: string, required: boolean) => {
+        if (path === undefined || path === '') {
+          if (required) errors.push(err(`${at}.subresources.scale.${field}`, 'must be specified', 'FieldValueRequired'));
+          return;
+        }
+        const segs = path.split('.');
+        if (segs[0] !== '' || segs[1] !== under || segs.length < 3 || segs.slice(1).some((x) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(x) || FORBIDDEN_SEGMENTS.has(x)))
+          errors.push(err(`${at}.subresources.scale.${field}`, `should be a json path under .${under}`, 'FieldValueInvalid', path));
+      };
+      check('specReplicasPath', scale.specReplicasPath, 'spec', true);
+      check('statusReplicasPath', scale.statusReplicasPath, 'status', true);
+      check('labelSelectorPath', scale.labelSelectorPath, scale.labelSelectorPath?.startsWith('.spec.') ? 'spec' : 'status', false);
+    }
   });
   return errors;
 }

@@ -447,8 +447,9 @@ export class ResourceStore {
     if (old) {
       for (const f of ['uid', 'name', 'namespace'] as const)
         if (obj.metadata[f] && obj.metadata[f] !== old.metadata[f]) errors.push({ type: 'FieldValueInvalid', field: `metadata.${f}`, value: obj.metadata[f], message: 'field is immutable' });
-      if (old.metadata.deletionTimestamp) {
-        const added = (obj.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+      if (old.metadata.deletionTimestamp && Array.isArray(obj.metadata.finalizers)) {
+        const before = Array.isArray(old.metadata.finalizers) ? old.metadata.finalizers : [];
+        const added = obj.metadata.finalizers.filter((f) => !before.includes(f));
         if (added.length)
           errors.push({ type: 'FieldValueForbidden', field: 'metadata.finalizers', message: `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}` });
       }
@@ -723,7 +724,7 @@ export class ResourceStore {
       const scale = change(this.scaleOf(current)) as KubeObject;
       if (!scale || typeof scale !== 'object' || (scale as { kind?: unknown }).kind !== 'Scale') throw badRequest('the body must be an autoscaling/v1 Scale');
       const replicas = (scale.spec as { replicas?: unknown } | undefined)?.replicas;
-      if (!Number.isSafeInteger(replicas) || (replicas as number) < 0)
+      if (!Number.isSafeInteger(replicas) || (replicas as number) < 0 || (replicas as number) > 2 ** 31 - 1)
         throw invalid('autoscaling', 'Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', value: replicas, message: 'must be greater than or equal to 0' }]);
       const next = cloneJSON(current);
       const pinned = typeof scale.metadata?.resourceVersion === 'string' && scale.metadata.resourceVersion !== '';
@@ -858,20 +859,23 @@ function withoutVolatile(o: KubeObject): KubeObject {
 function valueAt(obj: unknown, path: string): unknown {
   let cur = obj;
   for (const seg of path.replace(/^\./, '').split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) return undefined;
     cur = (cur as Record<string, unknown>)[seg];
   }
   return cur;
 }
 
+/** Own properties only, defined as data: a path can never reach or replace a prototype. */
 function setValueAt(obj: Record<string, unknown>, path: string, value: unknown): void {
   const segs = path.replace(/^\./, '').split('.');
+  const define = (o: Record<string, unknown>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   let cur = obj;
   for (const seg of segs.slice(0, -1)) {
-    if (cur[seg] === null || typeof cur[seg] !== 'object') cur[seg] = {};
+    const next = Object.hasOwn(cur, seg) ? cur[seg] : undefined;
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) define(cur, seg, {});
     cur = cur[seg] as Record<string, unknown>;
   }
-  cur[segs[segs.length - 1]] = value;
+  define(cur, segs[segs.length - 1], value);
 }
 
 /** Revisions are int64 in storage (SQLite's INTEGER, etcd's int64). */

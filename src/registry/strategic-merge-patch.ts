@@ -56,7 +56,8 @@ function mergeMap(original: Obj, patch: Obj, schema: JSONSchemaProps | undefined
   const retain = patch[RETAIN_KEYS];
   if (retain !== undefined) {
     if (!Array.isArray(retain) || retain.some((k) => typeof k !== 'string')) throw new PatchError('$retainKeys must be a list of strings');
-    for (const k of Object.keys(original)) if (!retain.includes(k)) delete original[k];
+    const keep = new Set(retain as string[]);
+    for (const k of Object.keys(original)) if (!keep.has(k)) delete original[k];
   }
   const orders = new Map<string, unknown[]>();
   for (const [k, v] of Object.entries(patch)) {
@@ -118,23 +119,37 @@ function mergeList(original: unknown[], patch: unknown[], schema: JSONSchemaProp
     }
     return out;
   }
-  const out = [...original];
+  // Items found by their key through a map, removed ones marked and dropped at the end: linear in
+  // the list and the patch, whatever their sizes.
+  const GONE = Symbol('removed');
+  const out: unknown[] = [...original];
+  const at = new Map<string, number>();
+  out.forEach((x, i) => {
+    if (isObj(x) && !at.has(jsonKey(x[key]))) at.set(jsonKey(x[key]), i);
+  });
   const itemSchema = schema?.items;
   for (const item of patch) {
     if (!isObj(item)) throw new PatchError(`list items merged by "${key}" must be objects`);
     if (!Object.hasOwn(item, key)) throw new PatchError(`map: ${jsonKey(item)} does not contain declared merge key: ${key}`);
-    const at = out.findIndex((x) => isObj(x) && jsonKey(x[key]) === jsonKey(item[key]));
+    const id = jsonKey(item[key]);
+    const i = at.get(id);
     if (item[PATCH] === 'delete') {
-      if (at >= 0) out.splice(at, 1);
+      if (i !== undefined) out[i] = GONE;
+      at.delete(id);
       continue;
     }
-    if (at >= 0) {
-      const merged = mergeMap(cloneJSON(out[at] as Obj), item, itemSchema);
-      if (merged === undefined) out.splice(at, 1);
-      else out[at] = merged;
-    } else out.push(clean(item));
+    if (i !== undefined) {
+      const merged = mergeMap(cloneJSON(out[i] as Obj), item, itemSchema);
+      if (merged === undefined) {
+        out[i] = GONE;
+        at.delete(id);
+      } else out[i] = merged;
+    } else {
+      at.set(id, out.length);
+      out.push(clean(item));
+    }
   }
-  return out;
+  return out.filter((x) => x !== GONE);
 }
 
 /** `$setElementOrder`: the items it names in its order, then the others as they were. */

@@ -151,6 +151,14 @@ describe('create, update and status', () => {
     });
     assert.equal(add.status, 422, add.body);
     assert.match(add.json().message, /metadata\.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \[\]string\{"example.com\/b"\}/);
+    // finalizers of the wrong type on a deleting object: a validation error, never a 500
+    for (const finalizers of ['str', { a: 1 }, 7]) {
+      const r = await s.request('PATCH', `${NS('default')}/fin-del`, { body: JSON.stringify({ metadata: { finalizers } }), headers: { 'Content-Type': 'application/merge-patch+json' } });
+      assert.ok(r.status === 400 || r.status === 422, `${JSON.stringify(finalizers)}: ${r.status} ${r.body}`);
+    }
+    const dry = JSON.stringify({ dryRun: [{ toString: 1 }] });
+    const badDry = await s.request('DELETE', `${NS('default')}/fin-del`, { body: dry, headers: { 'Content-Length': String(Buffer.byteLength(dry)) } });
+    assert.equal(badDry.status, 400, badDry.body);
     const remove = await s.request('PATCH', `${NS('default')}/fin-del`, { body: JSON.stringify({ metadata: { finalizers: null } }), headers: { 'Content-Type': 'application/merge-patch+json' } });
     assert.equal(remove.status, 200, remove.body);
     assert.equal((await s.request('GET', `${NS('default')}/fin-del`)).status, 404, 'the last finalizer gone completes the deletion');

@@ -57,6 +57,16 @@ it('a watch that asked for bookmarks gets one shortly before its timeoutSeconds 
   assert.deepEqual(initial.map((e) => e.ev.type), ['ADDED', 'BOOKMARK']);
   assert.ok(BigInt(initial[1].ev.object.metadata.resourceVersion) >= BigInt(rv));
 
-  const plain = await watchAll(`${NS}?watch=1&timeoutSeconds=2&resourceVersion=${rv}`);
+  // initial events come in name order; the bookmark carries the largest revision sent, not the last one's
+  const later = await s.request('POST', NS, { body: JSON.stringify({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name: 'd2' }, spec: { interval: '1m', url: 'https://example.com/r.git' } }) });
+  assert.equal(later.status, 201);
+  for (const i of [2, 3, 4]) assert.equal((await s.request('PATCH', `${NS}/d1`, { body: JSON.stringify({ spec: { interval: `${i}m` } }), headers: { 'Content-Type': 'application/merge-patch+json' } })).status, 200);
+  const newest = (await s.request('GET', NS)).json().metadata.resourceVersion;
+  const sorted = await watchAll(`${NS}?watch=1&allowWatchBookmarks=true&timeoutSeconds=2`);
+  assert.deepEqual(sorted.map((e) => e.ev.type), ['ADDED', 'ADDED', 'BOOKMARK']);
+  assert.ok(BigInt(sorted[0].ev.object.metadata.resourceVersion) > BigInt(sorted[1].ev.object.metadata.resourceVersion), 'd1 changed after d2 was made');
+  assert.equal(sorted[2].ev.object.metadata.resourceVersion, newest);
+
+  const plain = await watchAll(`${NS}?watch=1&timeoutSeconds=2&resourceVersion=${newest}`);
   assert.deepEqual(plain, [], 'no bookmark unless asked');
 });

@@ -232,12 +232,12 @@ async function deleteOptions(req: Request, q: URLSearchParams, limit: number, ct
     const v = mediaType(req.headers['content-type']) === 'application/yaml' ? parseYAML(raw) : parseJSON(raw);
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest('DeleteOptions must be an object');
     body = v as Record<string, unknown>;
+    checkDeleteOptions(body);
     if (Array.isArray(body.dryRun)) {
-      for (const d of body.dryRun) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
+      for (const d of body.dryRun) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(d)}: supported values: "All"`);
       if (body.dryRun.length) ctx.dryRun = true;
     }
   }
-  checkDeleteOptions(body);
   const pre = body.preconditions as DeleteOptions['preconditions'];
   return {
     propagationPolicy: (q.get('propagationPolicy') ?? (body.propagationPolicy as string | undefined)) || undefined,
@@ -388,8 +388,9 @@ async function serveWatch(req: Request, res: Response, store: ResourceStore, ns:
     started = true;
     let step = await events.next();
     while (!step.done && !abort.signal.aborted) {
+      // The largest revision sent: initial events come in key order, not revision order.
       const rv = (step.value.object as KubeObject).metadata?.resourceVersion;
-      if (step.value.type !== 'ERROR' && rv) lastRevision = rv;
+      if (step.value.type !== 'ERROR' && rv && /^\d+$/.test(rv) && BigInt(rv) > BigInt(lastRevision)) lastRevision = rv;
       const ok = res.write(`${encode(step.value)}\n`);
       if (step.value.type === 'ERROR') break;
       if (!ok) await new Promise<void>((r) => res.once('drain', r).once('close', r));
