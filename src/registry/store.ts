@@ -641,17 +641,7 @@ export class ResourceStore {
     if (type === 'apply') return this.applyPatch(ns, name, body, ctx, o);
     return this.guaranteedUpdate(ns, name, ctx, async (current) => {
       if (!current) throw notFound(this.ref, name);
-      let patched: unknown;
-      try {
-        patched = type === 'json' ? jsonPatch(current, body) : type === 'strategic' ? strategicMergePatch(current, body, this.def.schema) : mergePatch(current, body);
-      } catch (e) {
-        if (e instanceof PatchTooLargeError) throw requestEntityTooLarge(e.message);
-        if (e instanceof PatchError) throw patchRejected(e.message);
-        throw e;
-      }
-      // A JSON patch can nest what it copies into itself; nothing recursive may see that.
-      const problem = nestingProblem(patched);
-      if (problem) throw patchRejected(`the patched object ${problem}`);
+      const patched = applyPatchDocument(type, current, body, this.def.schema);
       const obj = this.checkBody(patched, ns, name);
       // A patch may pin the resourceVersion (optimistic concurrency); otherwise it applies to the latest.
       const pinned = !!obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current.metadata.resourceVersion;
@@ -796,6 +786,25 @@ export class ResourceStore {
 
 /** `GitRepository.gitops.toolkit`, `ConfigMap` for the core group: how kube names a kind in messages. */
 const qualifiedKind = (def: ResourceDefinition) => (def.group ? `${def.kind}.${def.group}` : def.kind);
+
+/**
+ * A JSON, merge or strategic merge patch applied to `target` (a stored object, or a Scale), with
+ * kube's answers to a bad one: 413 for too many operations, 422 for the rest, and for a result that
+ * nests too deep (a JSON patch can nest what it copies into itself; nothing recursive may see that).
+ */
+export function applyPatchDocument(type: 'json' | 'merge' | 'strategic', target: unknown, body: unknown, schema?: ResourceDefinition['schema']): unknown {
+  let patched: unknown;
+  try {
+    patched = type === 'json' ? jsonPatch(target, body) : type === 'strategic' && schema ? strategicMergePatch(target, body, schema) : mergePatch(target, body);
+  } catch (e) {
+    if (e instanceof PatchTooLargeError) throw requestEntityTooLarge(e.message);
+    if (e instanceof PatchError) throw patchRejected(e.message);
+    throw e;
+  }
+  const problem = nestingProblem(patched);
+  if (problem) throw patchRejected(`the patched object ${problem}`);
+  return patched;
+}
 
 const patchRejected = (why: string) => new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${why}`);
 

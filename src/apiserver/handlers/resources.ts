@@ -7,10 +7,9 @@ import type { KubeObject } from '../../apis/meta/types.js';
 import type { AdmissionChain } from '../../admission/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore, WatchEventOut, WriteContext } from '../../registry/store.js';
-import { checkURLName, checkURLNamespace } from '../../registry/store.js';
+import { applyPatchDocument, checkURLName, checkURLNamespace } from '../../registry/store.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
-import { jsonPatch, mergePatch, PatchError } from '../../registry/patch.js';
 import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
 import { duplicateFields } from '../duplicate-fields.js';
 import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../../apis/meta/errors.js';
@@ -153,14 +152,7 @@ async function serveScale(req: Request, res: Response, store: ResourceStore, ns:
     if (!type || type === 'apply') throw new StatusError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json');
     const patch = parseJSON(raw);
     // A Scale has no lists to merge by key: strategic merge patch is a merge patch here, as in kube.
-    scale = await store.writeScale(ns, name, ctx, (current) => {
-      try {
-        return type === 'json' ? jsonPatch(current, patch) : mergePatch(current, patch);
-      } catch (e) {
-        if (e instanceof PatchError) throw new StatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${e.message}`);
-        throw e;
-      }
-    });
+    scale = await store.writeScale(ns, name, ctx, (current) => applyPatchDocument(type === 'json' ? 'json' : 'merge', current, patch));
   }
   afterWrite(res, 200, scale, o.log, () => {
     setWarnings(res, ctx.warnings);
