@@ -19,6 +19,19 @@ describe('decodeProtobufObject', () => {
     const obj = decodeProtobufObject(envelope('authorization.k8s.io/v1', 'SelfSubjectAccessReview', raw), SCHEMA);
     assert.deepEqual(obj, { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', resource: 'gitrepositories', namespace: 'team-a' } }, flag: true });
   });
+  it('repeated fields collect every occurrence; map entries become an object (a SubjectAccessReview’s groups and extra)', () => {
+    const schema: MessageSchema = {
+      2: ['spec', { 3: ['user', 'string'], 4: ['groups', 'string', 'repeated'], 5: ['extra', { 1: ['key', 'string'], 2: ['value', { 1: ['items', 'string', 'repeated'] }] }, 'map'] }],
+    };
+    const entry = (k: string, ...items: string[]) => field(5, Buffer.concat([field(1, k), field(2, Buffer.concat(items.map((i) => field(1, i))))]));
+    const spec = Buffer.concat([field(3, 'alice'), field(4, 'dev'), field(4, 'ops'), entry('scopes', 'view', 'edit'), entry('__proto__', 'x')]);
+    const obj = decodeProtobufObject(envelope('authorization.k8s.io/v1', 'SubjectAccessReview', field(2, spec)), schema) as any;
+    assert.deepEqual(obj.spec.groups, ['dev', 'ops']);
+    assert.deepEqual(obj.spec.extra.scopes, { items: ['view', 'edit'] });
+    assert.deepEqual(Object.keys(obj.spec.extra), ['scopes', '__proto__']);
+    assert.equal(Object.getPrototypeOf(obj.spec.extra), Object.prototype);
+  });
+
   it('an empty object decodes to its type alone', () => {
     assert.deepEqual(decodeProtobufObject(envelope('authentication.k8s.io/v1', 'SelfSubjectReview', Buffer.alloc(0)), {}), { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
   });

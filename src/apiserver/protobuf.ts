@@ -10,7 +10,11 @@ import { badRequest } from '../apis/meta/errors.js';
 
 /** Field number → [JSON name, 'string' | 'bool' | a nested message's schema]. */
 export interface MessageSchema {
-  [field: number]: [string, 'string' | 'bool' | MessageSchema];
+  /**
+   * `repeated` collects every occurrence into a list; `map` reads protobuf map entries (key 1, value 2)
+   * into an object. Without either, a field that occurs again replaces the earlier value.
+   */
+  [field: number]: [string, 'string' | 'bool' | MessageSchema, ('repeated' | 'map')?];
 }
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
@@ -88,15 +92,25 @@ function decodeMessage(buf: Buffer, schema: MessageSchema, depth = 0): Record<st
       r.skip(wire);
       continue;
     }
-    const [name, type] = entry;
+    const [name, type, shape] = entry;
+    let value: unknown;
     if (type === 'bool') {
       if (wire !== 0) throw new Error(`field ${name} has wire type ${wire}, not a varint`);
-      out[name] = r.varint() !== 0;
+      value = r.varint() !== 0;
     } else {
       if (wire !== 2) throw new Error(`field ${name} has wire type ${wire}, not length-delimited`);
       const bytes = r.bytes();
-      out[name] = type === 'string' ? bytes.toString('utf8') : decodeMessage(bytes, type, depth + 1);
+      value = type === 'string' ? bytes.toString('utf8') : decodeMessage(bytes, type, depth + 1);
     }
+    if (shape === 'repeated') {
+      const list = (out[name] as unknown[] | undefined) ?? [];
+      list.push(value);
+      out[name] = list;
+    } else if (shape === 'map') {
+      const entry = value as { key?: unknown; value?: unknown };
+      const map = (out[name] = (out[name] as Record<string, unknown> | undefined) ?? {}) as Record<string, unknown>;
+      Object.defineProperty(map, String(entry.key ?? ''), { value: entry.value, enumerable: true, writable: true, configurable: true });
+    } else out[name] = value;
   }
   return out;
 }

@@ -67,7 +67,10 @@ const userInfo = (u: UserInfo) => ({ username: u.name, ...(u.uid ? { uid: u.uid 
 function specUser(spec: Record<string, unknown>): UserInfo {
   const groups = spec.groups ?? [];
   if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) throw badRequest('spec.groups: Invalid value: must be a list of strings');
-  const extra = isObject(spec.extra) ? (spec.extra as Record<string, string[]>) : undefined;
+  // JSON gives extra as key → list; protobuf as key → {items: list}.
+  const extra = isObject(spec.extra)
+    ? Object.fromEntries(Object.entries(spec.extra).map(([k, v]) => [k, Array.isArray(v) ? v : isObject(v) && Array.isArray(v.items) ? v.items : []]))
+    : undefined;
   return { name: str(spec.user, 'spec.user') ?? '', groups: groups as string[], ...(str(spec.uid, 'spec.uid') ? { uid: spec.uid as string } : {}), ...(extra ? { extra } : {}) };
 }
 
@@ -101,7 +104,20 @@ export function reviewResources(authorizer: Authorizer, tokens?: (token: string)
   return [
     {
       def: reviewDef('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews'),
-      protobuf: { 2: ['spec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }], 3: ['user', 'string'], 6: ['uid', 'string'] }] },
+      // SubjectAccessReviewSpec: user 3, groups 4 (repeated), extra 5 (map of ExtraValue{items 1}), uid 6.
+      protobuf: {
+        2: [
+          'spec',
+          {
+            1: ['resourceAttributes', RESOURCE_ATTRIBUTES],
+            2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
+            3: ['user', 'string'],
+            4: ['groups', 'string', 'repeated'],
+            5: ['extra', { 1: ['key', 'string'], 2: ['value', { 1: ['items', 'string', 'repeated'] }] }, 'map'],
+            6: ['uid', 'string'],
+          },
+        ],
+      },
       async review(body) {
         checkKind(body, 'authorization.k8s.io/v1', 'SubjectAccessReview');
         const spec = isObject(body.spec) ? body.spec : {};
@@ -113,7 +129,7 @@ export function reviewResources(authorizer: Authorizer, tokens?: (token: string)
     },
     {
       def: reviewDef('authentication.k8s.io', 'TokenReview', 'tokenreviews'),
-      protobuf: { 2: ['spec', { 1: ['token', 'string'] }] },
+      protobuf: { 2: ['spec', { 1: ['token', 'string'], 2: ['audiences', 'string', 'repeated'] }] },
       async review(body) {
         checkKind(body, 'authentication.k8s.io/v1', 'TokenReview');
         const spec = isObject(body.spec) ? body.spec : {};
