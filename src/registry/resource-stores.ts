@@ -1,7 +1,7 @@
 // Every served resource's store, built from the resource definitions and handed to both the API server
-// and the controllers, so both act on the same stores. Resources can come and go while serving (a
-// CustomResourceDefinition adds its kinds): listeners hear of each change, so discovery and OpenAPI
-// are published again and the garbage collector watches the new store.
+// and the controllers, so both act on the same stores. Resources can come and go while serving (the
+// local cluster's CustomResourceDefinitions will add their kinds): listeners hear of each change, so
+// discovery and OpenAPI are published again and the garbage collector watches the new store.
 
 import { resourceKey, type ResourceDefinition } from '../apis/meta/resource.js';
 import type { Storage } from '../storage/types.js';
