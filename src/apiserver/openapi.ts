@@ -7,6 +7,20 @@ import { createHash } from 'node:crypto';
 import { groupVersionPath, type JSONSchemaProps, type ResourceDefinition } from '../apis/meta/resource.js';
 import { metaDefinitions, META } from './openapi-meta.js';
 
+/**
+ * Non-enumerable marks a schema may carry (the built-in schemas do, see src/cluster/builtin/schemas.ts):
+ * the kube definition a subtree is, and the keys a field adds beside its `$ref`. Marked subtrees are
+ * published once under definitions and referred to, as kube publishes them, instead of inlined.
+ */
+const DEFINITION_NAME = Symbol.for('gitops.definitionName');
+const REF_SIBLINGS = Symbol.for('gitops.refSiblings');
+const definitionNameOf = (s: JSONSchemaProps) => (s as Record<symbol, unknown>)[DEFINITION_NAME] as string | undefined;
+/** Collects the named definitions a conversion refers to; `schemaOf` gives a name's plain definition. */
+interface Named {
+  ref: (name: string) => string;
+  add: (name: string, schema: JSONSchemaProps) => void;
+}
+
 type Doc = Record<string, unknown>;
 type GroupVersion = Pick<ResourceDefinition, 'group' | 'version'>;
 
@@ -14,7 +28,13 @@ type GroupVersion = Pick<ResourceDefinition, 'group' | 'version'>;
  * kube names a CRD group's definitions by the reversed group (gitops.toolkit → toolkit.gitops.v1.Kind)
  * and the core group's io.k8s.api.core.v1.Kind.
  */
-const defName = (gv: GroupVersion, kind: string) => `${gv.group ? gv.group.split('.').reverse().join('.') : 'io.k8s.api.core'}.${gv.version}.${kind}`;
+const computedName = (gv: GroupVersion, kind: string) => `${gv.group ? gv.group.split('.').reverse().join('.') : 'io.k8s.api.core'}.${gv.version}.${kind}`;
+/** A built-in kind's schema carries kube's own definition name (io.k8s.api.apps.v1.Deployment); its list is named beside it. */
+function defName(def: GroupVersion & { schema?: JSONSchemaProps; kind?: string }, kind: string): string {
+  const own = def.schema ? definitionNameOf(def.schema) : undefined;
+  if (own && def.kind) return own.replace(new RegExp(`${def.kind}$`), kind);
+  return computedName(def, kind);
+}
 const gvk = (gv: GroupVersion, kind: string) => ({ group: gv.group, version: gv.version, kind });
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 /** kube's operation id and tag stem: GitopsToolkitV1, CoreV1, RbacAuthorizationV1 (".k8s.io" dropped). */
@@ -162,8 +182,8 @@ function pathsFor(def: ResourceDefinition): PathSpec[] {
 // ---- schema conversion ----
 
 /** The kind's schema with `metadata` pointing at ObjectMeta, as kube publishes CRD schemas. */
-function publishedSchema(def: ResourceDefinition, ref: (name: string) => string, v3: boolean): Doc {
-  const schema = convert(def.schema, v3) as Doc;
+function publishedSchema(def: ResourceDefinition, ref: (name: string) => string, v3: boolean, named?: Named): Doc {
+  const schema = convert(def.schema, v3, named, true) as Doc;
   const props = { ...(schema.properties as Doc) };
   const metaDescription = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
   props.metadata = v3 ? { allOf: [{ $ref: ref(META.ObjectMeta) }], description: metaDescription } : { $ref: ref(META.ObjectMeta), description: metaDescription };
@@ -186,7 +206,17 @@ function listSchema(def: ResourceDefinition, ref: (name: string) => string): Doc
 }
 
 /** OpenAPI v2 has no nullable/oneOf/anyOf: kube drops them when publishing v2 (so does this). */
-function convert(s: JSONSchemaProps, v3: boolean): JSONSchemaProps {
+function convert(s: JSONSchemaProps, v3: boolean, named?: Named, root = false): JSONSchemaProps {
+  const name = named && !root ? definitionNameOf(s) : undefined;
+  if (name && named) {
+    const siblings = (s as Record<symbol, unknown>)[REF_SIBLINGS] as Record<string, unknown> | undefined;
+    const base = siblings ? Object.fromEntries(Object.entries(s).filter(([k]) => !(k in siblings))) : s;
+    named.add(name, base as JSONSchemaProps);
+    const $ref = named.ref(name);
+    if (!siblings) return { $ref } as unknown as JSONSchemaProps;
+    // kube's v3 wraps a $ref with siblings in allOf; v2 writes them beside it.
+    return (v3 ? { allOf: [{ $ref }], ...siblings } : { $ref, ...siblings }) as unknown as JSONSchemaProps;
+  }
   const out: JSONSchemaProps = { ...s };
   if (!v3) {
     delete out.nullable;
@@ -195,10 +225,23 @@ function convert(s: JSONSchemaProps, v3: boolean): JSONSchemaProps {
     delete out.allOf;
     delete out.not;
   }
-  if (s.properties) out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, convert(v, v3)]));
-  if (s.items) out.items = convert(s.items, v3);
-  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.additionalProperties = convert(s.additionalProperties, v3);
+  if (s.properties) out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, convert(v, v3, named)]));
+  if (s.items) out.items = convert(s.items, v3, named);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.additionalProperties = convert(s.additionalProperties, v3, named);
   return out;
+}
+
+/** A Named that writes each referred definition into `into` once (the published meta ones win). */
+function namedInto(into: Doc, ref: (name: string) => string, v3: boolean): Named {
+  const named: Named = {
+    ref,
+    add(name, schema) {
+      if (name in into) return;
+      into[name] = {}; // placeholder first: a definition reached again while converting is not converted twice
+      into[name] = convert(schema, v3, named, true);
+    },
+  };
+  return named;
 }
 
 // ---- documents ----
@@ -207,8 +250,9 @@ export function openAPIv2(defs: ResourceDefinition[]): Doc {
   const ref = (name: string) => `#/definitions/${name}`;
   const definitions: Doc = { ...metaDefinitions(ref, false) };
   const paths: Doc = {};
+  const named = namedInto(definitions, ref, false);
   for (const def of defs) {
-    definitions[defName(def, def.kind)] = publishedSchema(def, ref, false);
+    definitions[defName(def, def.kind)] = publishedSchema(def, ref, false, named);
     definitions[defName(def, def.listKind)] = listSchema(def, ref);
     for (const ps of pathsFor(def)) {
       const item: Doc = { parameters: ps.params };
@@ -251,8 +295,9 @@ export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
   const paths: Doc = {};
   const v3Param = (x: Param) => ({ name: x.name, in: x.in, description: x.description, ...(x.required ? { required: true } : {}), schema: { type: x.type, ...(x.uniqueItems ? { uniqueItems: true } : {}) } });
   const jsonContent = (schema: unknown, types = ['application/json', 'application/yaml']) => Object.fromEntries(types.map((t) => [t, { schema }]));
+  const named = namedInto(schemas, ref, true);
   for (const def of defs) {
-    schemas[defName(def, def.kind)] = publishedSchema(def, ref, true);
+    schemas[defName(def, def.kind)] = publishedSchema(def, ref, true, named);
     schemas[defName(def, def.listKind)] = listSchema(def, ref);
     for (const ps of pathsFor(def)) {
       const item: Doc = { parameters: ps.params.map(v3Param) };

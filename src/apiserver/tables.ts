@@ -69,6 +69,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 
 /** One cell as kube's CRD table convertor makes it: string columns print every match, others use the first. */
 function cell(c: PrinterColumn, obj: KubeObject, now: Date): unknown {
+  if (c.value) return c.value(obj) ?? null;
   const values = evaluateJSONPath(obj, c.jsonPath);
   if (values.length === 0) return null;
   const v = values[0];

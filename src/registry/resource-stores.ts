@@ -16,8 +16,9 @@ export class ResourceStores {
   constructor(
     defs: ResourceDefinition[],
     private readonly storage: Storage,
+    private readonly o: { precompile?: boolean } = {},
   ) {
-    for (const def of defs) this.byResource.set(this.keyOf(def), new ResourceStore(def, storage));
+    for (const def of defs) this.byResource.set(this.keyOf(def), new ResourceStore(def, storage, o));
   }
 
   private keyOf(def: ResourceDefinition): string {
@@ -48,7 +49,7 @@ export class ResourceStores {
 
   /** Serves a new resource from now on; throws if one of that group, version and plural is served. */
   add(def: ResourceDefinition): ResourceStore {
-    const store = new ResourceStore(def, this.storage);
+    const store = new ResourceStore(def, this.storage, this.o);
     this.byResource.set(this.keyOf(def), store);
     this.emit({ type: 'added', store });
     return store;

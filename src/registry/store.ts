@@ -128,12 +128,14 @@ export class ResourceStore {
   constructor(
     readonly def: ResourceDefinition,
     private readonly storage: Storage,
+    o: { precompile?: boolean } = {},
   ) {
     this.ref = { group: def.group, resource: def.plural };
     this.apiVersion = apiVersionOf(def);
     // kube's etcd layout: /registry/<group>/<resource>/, the core group without a group segment.
     this.root = def.group ? `/registry/${def.group}/${def.plural}/` : `/registry/${def.plural}/`;
-    precompile(def);
+    // Built-in workload schemas take ~300 ms each to compile: the local cluster compiles on first write.
+    if (o.precompile !== false) precompile(def);
   }
 
   key(ns: string, name: string): string {
@@ -516,13 +518,15 @@ export class ResourceStore {
     if (!m.name && m.generateName) m.name = generatedName(m.generateName);
     m.uid = randomUUID();
     m.creationTimestamp = rfc3339();
-    m.generation = 1;
+    if (this.def.generation !== false) m.generation = 1;
+    else delete m.generation;
     delete m.resourceVersion;
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     // With a status subresource, status is written there only (kube's status strategy).
     if (this.def.hasStatus !== false) delete obj.status;
+    this.def.prepareForCreate?.(obj);
     return obj;
   }
 
@@ -560,7 +564,9 @@ export class ResourceStore {
       delete m.deletionGracePeriodSeconds;
     }
     delete m.selfLink;
-    if (subresource !== 'status' && !jsonEqual(specOf(next), specOf(old))) m.generation = (o.generation ?? 0) + 1;
+    if (this.def.generation === false) delete m.generation;
+    else if (subresource !== 'status' && !jsonEqual(specOf(next), specOf(old))) m.generation = (o.generation ?? 0) + 1;
+    this.def.prepareForUpdate?.(next, old, subresource);
     return next;
   }
 
@@ -592,7 +598,7 @@ export class ResourceStore {
       }
       if (pinned && next.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(this.ref, name);
       // The finalizers are gone from an object being deleted: the update completes the deletion.
-      const finishDelete = !!next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length);
+      const finishDelete = !!next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length) && !this.def.deletion?.holds(next);
       if (!finishDelete && jsonEqual(withoutVolatile(next), withoutVolatile(current))) return { object: current, created: false };
       const bytes = finishDelete ? undefined : this.encode(next);
       if (ctx.dryRun) return { object: next, created: false };
@@ -611,6 +617,22 @@ export class ResourceStore {
         throw e;
       }
     }
+  }
+
+  /**
+   * A system write from inside the server (no admission, no strategy, no managedFields entry): what
+   * kube's controllers do through dedicated subresources, such as a Namespace's /finalize. Completes a
+   * held deletion when `change` releases the last hold.
+   */
+  async systemUpdate(ns: string, name: string, change: (obj: KubeObject) => void): Promise<KubeObject> {
+    const ctx: WriteContext = { dryRun: false, fieldManager: 'system', fieldValidation: 'Ignore', warnings: [] };
+    const { object } = await this.guaranteedUpdate(ns, name, ctx, async (current) => {
+      if (!current) throw notFound(this.ref, name);
+      const next = cloneJSON(current);
+      change(next);
+      return { next, pinned: false };
+    });
+    return object;
   }
 
   /** PUT of the object or its /status. */
@@ -744,13 +766,15 @@ export class ResourceStore {
       }
       try {
         const finalizers = finalizersFor(current.metadata.finalizers ?? [], opts);
-        if (finalizers.length) {
+        const held = this.def.deletion?.holds(current) ?? false;
+        if (finalizers.length || held) {
           // Finalizers hold the object: mark it, and the last finalizer removed completes the delete.
           // The garbage collector owns orphan and foregroundDeletion, which the policy asks for.
           const same = finalizers.length === (current.metadata.finalizers ?? []).length && finalizers.every((f, i) => f === current.metadata.finalizers![i]);
           if (current.metadata.deletionTimestamp && same) return { object: current, deleted: false };
           const next = cloneJSON(current);
-          next.metadata.finalizers = finalizers;
+          if (finalizers.length) next.metadata.finalizers = finalizers;
+          this.def.deletion?.terminating?.(next);
           next.metadata.deletionTimestamp ??= rfc3339();
           next.metadata.deletionGracePeriodSeconds ??= 0;
           if (ctx.dryRun) return { object: next, deleted: false };

@@ -53,6 +53,8 @@ export interface PrinterColumn {
   /** 0 = always shown; >0 = only with `-o wide`. */
   priority?: number;
   format?: string;
+  /** A computed cell (built-in kinds print like kube's own printers, e.g. READY `1/3`); jsonPath is then only documentation. */
+  value?: (obj: KubeObject) => unknown;
 }
 
 /** A field-level problem, reported as one cause of a 422 Invalid. */
@@ -94,6 +96,14 @@ export interface ResourceDefinition {
    */
   schema: JSONSchemaProps;
   printerColumns: PrinterColumn[];
+  /** Whether `metadata.generation` is kept (set at 1, bumped on a spec change); true when unset. kube's ConfigMaps, Services and Namespaces have none. */
+  generation?: boolean;
+  /** The kind's PrepareForCreate, after the generic one (system fields set): kube's per-kind strategy (a Service's clusterIP, a Secret's stringData). */
+  prepareForCreate?(obj: KubeObject): void;
+  /** The kind's PrepareForUpdate, after the generic one; `subresource` is set for /status writes. */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject, subresource?: 'status'): void;
+  /** Deletion is held while this is true, like finalizers (a Namespace's `spec.finalizers`); `terminating` marks the held object (its phase). */
+  deletion?: { holds(obj: KubeObject): boolean; terminating?(obj: KubeObject): void };
   /** Rules a schema cannot state. `old` is set on update. Runs after defaulting and schema validation. */
   validate(obj: KubeObject, old?: KubeObject): FieldError[];
   /** Deprecated or suspicious settings, returned as HTTP Warning headers. */

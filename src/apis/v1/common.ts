@@ -7,7 +7,8 @@ export const GROUP = 'gitops.toolkit';
 export const VERSION = 'v1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
-type Extra = Omit<JSONSchemaProps, 'description' | 'type'>;
+import { str, int, obj, arr, stringMap } from '../meta/schema.js';
+export { str, int, bool, obj, arr, stringMap, anyJSON, type Extra } from '../meta/schema.js';
 
 /** How a kind is named in the API: list kind, singular and category follow from the kind, as for Flux's CRDs. */
 export const resourceNames = (kind: string, plural: string, shortNames: string[]) => ({
@@ -21,22 +22,6 @@ export const resourceNames = (kind: string, plural: string, shortNames: string[]
   shortNames,
   categories: ['gitops'],
 });
-
-export const str = (description: string, extra: Extra = {}): JSONSchemaProps => ({ type: 'string', description, ...extra });
-export const int = (description: string, extra: Extra = {}): JSONSchemaProps => ({ type: 'integer', description, ...extra });
-export const bool = (description: string, extra: Extra = {}): JSONSchemaProps => ({ type: 'boolean', description, ...extra });
-export const obj = (description: string, properties: Record<string, JSONSchemaProps>, required?: string[], extra: Extra = {}): JSONSchemaProps => ({
-  type: 'object',
-  description,
-  properties,
-  ...(required?.length ? { required } : {}),
-  ...extra,
-});
-export const arr = (description: string, items: JSONSchemaProps, extra: Extra = {}): JSONSchemaProps => ({ type: 'array', description, items, ...extra });
-/** map[string]string */
-export const stringMap = (description: string): JSONSchemaProps => ({ type: 'object', description, additionalProperties: { type: 'string' } });
-/** Free-form JSON kept as given (apiextensionsv1.JSON in Flux types). */
-export const anyJSON = (description: string): JSONSchemaProps => ({ description, 'x-kubernetes-preserve-unknown-fields': true });
 
 /** Go duration as Flux's CRDs restrict it (`1m30s`, `500ms`, `1h`). Parsed again by parseGoDuration. */
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
