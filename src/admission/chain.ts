@@ -3,7 +3,7 @@
 
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
-import { Informer, KubeApi } from '../kube/informer.js';
+import { Informer, KubeApi, type KubeReader } from '../kube/informer.js';
 import { NamespaceCache, NamespaceLifecycle } from './namespace-lifecycle.js';
 import type { AdmissionChain } from './types.js';
 import { WebhookAdmission, type MutatingWebhook, type ServiceResolver, type ValidatingWebhook, type WebhookConfiguration } from './webhooks.js';
@@ -54,7 +54,11 @@ const REGISTRATION = '/apis/admissionregistration.k8s.io/v1';
 
 /** The chain for a server running against a cluster, its caches fed by watches made with `kc`. */
 export function clusterAdmission(kc: k8s.KubeConfig, o: ClusterAdmissionOptions): Admission {
-  const api = new KubeApi(kc);
+  return readerAdmission(new KubeApi(kc), o);
+}
+
+/** The same chain over any reader: the local cluster feeds it from its own stores. */
+export function readerAdmission(api: KubeReader, o: ClusterAdmissionOptions): Admission {
   const log = o.log;
   const on = (p: AdmissionPlugin) => o.plugins.includes(p);
   const namespaces = new NamespaceCache(api, { log });

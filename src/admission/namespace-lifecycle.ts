@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forbidden, internalError, StatusError } from '../apis/meta/errors.js';
 import type { Logger } from '../observability/logger.js';
-import { Informer, KubeApiError, type KubeApi, type Syncable } from '../kube/informer.js';
+import { Informer, KubeApiError, type KubeReader, type Syncable } from '../kube/informer.js';
 import type { AdmissionAttributes } from './types.js';
 
 /** core/v1 Namespace, the fields admission reads. */
@@ -28,7 +28,7 @@ export class NamespaceCache implements NamespaceSource {
   private readonly informer: Informer<Namespace>;
 
   constructor(
-    private readonly api: KubeApi,
+    private readonly api: KubeReader,
     o: { log?: Logger } = {},
   ) {
     this.informer = new Informer<Namespace>(api, '/api/v1/namespaces', o);

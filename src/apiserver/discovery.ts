@@ -52,6 +52,7 @@ function subresources(def: ResourceDefinition): { name: string; verbs: string[];
     ...(def.hasStatus !== false ? [{ name: 'status', verbs: STATUS_VERBS }] : []),
     ...(def.scale ? [{ name: 'scale', verbs: STATUS_VERBS, kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } }] : []),
     ...(def.hasArtifact ? [{ name: 'artifact', verbs: ARTIFACT_VERBS }] : []),
+    ...(def.actions ?? []).map((a) => ({ name: a.name, verbs: ['create'], kind: a.kind })),
   ];
 }
 

@@ -14,7 +14,7 @@ export interface MessageSchema {
    * `repeated` collects every occurrence into a list; `map` reads protobuf map entries (key 1, value 2)
    * into an object. Without either, a field that occurs again replaces the earlier value.
    */
-  [field: number]: [string, 'string' | 'bool' | MessageSchema, ('repeated' | 'map')?];
+  [field: number]: [string, 'string' | 'bool' | 'int64' | MessageSchema, ('repeated' | 'map')?];
 }
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
@@ -97,6 +97,9 @@ function decodeMessage(buf: Buffer, schema: MessageSchema, depth = 0): Record<st
     if (type === 'bool') {
       if (wire !== 0) throw new Error(`field ${name} has wire type ${wire}, not a varint`);
       value = r.varint() !== 0;
+    } else if (type === 'int64') {
+      if (wire !== 0) throw new Error(`field ${name} has wire type ${wire}, not a varint`);
+      value = r.varint();
     } else {
       if (wire !== 2) throw new Error(`field ${name} has wire type ${wire}, not length-delimited`);
       const bytes = r.bytes();

@@ -59,10 +59,10 @@ interface ValueType<T> {
   parse(raw: string): T;
 }
 
-interface FlagDef<K extends keyof Options> {
+export interface FlagDef<O, K extends keyof O = keyof O> {
   flag: string;
   key: K;
-  type: ValueType<Options[K]>;
+  type: ValueType<O[K]>;
   /** Text, parsed like a user's value, so --help shows exactly what one would type. */
   default: string;
   description: string;
@@ -71,7 +71,7 @@ interface FlagDef<K extends keyof Options> {
   short?: string;
 }
 
-function integer(min: number, max = Number.MAX_SAFE_INTEGER): ValueType<number> {
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): ValueType<number> {
   const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
   return {
     name: 'int',
@@ -83,7 +83,7 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER): ValueType<number> 
   };
 }
 
-const text: ValueType<string> = {
+export const text: ValueType<string> = {
   name: 'string',
   parse(raw) {
     if (raw === '') throw new Error('must not be empty');
@@ -92,7 +92,7 @@ const text: ValueType<string> = {
 };
 
 /** A comma-separated list; empty means none. */
-const nameList: ValueType<string[]> = {
+export const nameList: ValueType<string[]> = {
   name: 'names',
   parse: (raw) => raw.split(',').map((x) => x.trim()).filter(Boolean),
 };
@@ -123,11 +123,11 @@ const authorizationModes: ValueType<string[]> = {
 };
 
 /** A path or URL that may be left unset (the empty default). */
-const optionalText: ValueType<string> = { name: 'string', parse: (raw) => raw };
+export const optionalText: ValueType<string> = { name: 'string', parse: (raw) => raw };
 
 // Host names a certificate can carry: RFC 1123, case-insensitive; all digits would be a bad IPv4.
 const HOSTNAME = /^(?![\d.]+$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
-const address: ValueType<string> = {
+export const address: ValueType<string> = {
   name: 'address',
   parse(raw) {
     if (!isIP(raw) && !(raw.length <= 253 && HOSTNAME.test(raw))) throw new Error('must be an IP address or a host name');
@@ -136,7 +136,7 @@ const address: ValueType<string> = {
 };
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-const logLevel: ValueType<LogLevel> = {
+export const logLevel: ValueType<LogLevel> = {
   name: 'level',
   parse(raw) {
     if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
@@ -144,7 +144,7 @@ const logLevel: ValueType<LogLevel> = {
   },
 };
 
-const boolean: ValueType<boolean> = {
+export const boolean: ValueType<boolean> = {
   name: 'bool',
   parse(raw) {
     if (raw !== 'true' && raw !== 'false') throw new Error('must be true or false');
@@ -156,7 +156,7 @@ const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs'
 const DURATION_PART = '(\\d+\\.?\\d*|\\.\\d+)(ns|us|µs|μs|ms|s|m|h)';
 
 /** Go's time.ParseDuration (`1h30m`, `500ms`, `1.5s`), in milliseconds; only positive ones pass. */
-const duration: ValueType<number> = {
+export const duration: ValueType<number> = {
   name: 'duration',
   parse(raw) {
     if (!new RegExp(`^(${DURATION_PART})+$`).test(raw)) throw new Error('must be a duration such as 30s, 1m30s or 500ms');
@@ -167,7 +167,7 @@ const duration: ValueType<number> = {
   },
 };
 
-const def = <K extends keyof Options>(d: FlagDef<K>) => d;
+const def = <K extends keyof Options>(d: FlagDef<Options, K>) => d;
 
 const FLAGS = [
   def({ flag: 'secure-port', key: 'securePort', type: integer(0, 65535), default: '8443', description: 'Port to serve HTTPS on; 0 picks a free port.' }),
@@ -211,59 +211,71 @@ const FLAGS = [
   def({ flag: 'disable-admission-plugins', key: 'disableAdmissionPlugins', type: nameList, default: '', description: 'Admission plugins not to run.' }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
-type AnyFlag = (typeof FLAGS)[number];
 
-const envName = (f: AnyFlag) => `GITOPS_${f.flag.toUpperCase().replaceAll('-', '_')}`;
-
-function parseValue(f: AnyFlag, raw: string, source: string): unknown {
-  try {
-    return f.type.parse(raw);
-  } catch (e) {
-    throw new OptionsError(`invalid value ${JSON.stringify(raw)} for ${source}: ${(e as Error).message}`);
-  }
+/** A command's flags: parsing (flags over `<PREFIX>_*` environment variables) and --help, from one table. */
+export function flagSet<O>(flags: FlagDef<O>[], envPrefix: string, summary: string) {
+  const envName = (f: FlagDef<O>) => `${envPrefix}_${f.flag.toUpperCase().replaceAll('-', '_')}`;
+  const parseValue = (f: FlagDef<O>, raw: string, source: string): unknown => {
+    try {
+      return f.type.parse(raw);
+    } catch (e) {
+      throw new OptionsError(`invalid value ${JSON.stringify(raw)} for ${source}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    /**
+     * Reads options from `argv` (without the node and script paths) and `env`; flags win over the
+     * environment, an empty environment variable counts as unset. Accepts `--flag=value` and
+     * `--flag value`; the last occurrence of a flag wins.
+     */
+    parse(argv: string[], env: NodeJS.ProcessEnv): O {
+      const fromArgs = new Map<FlagDef<O>, string>();
+      for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+        const f = m ? flags.find((d) => d.flag === m[1]) : flags.find((d) => d.short && arg === `-${d.short}`);
+        if (!f) {
+          if (arg.startsWith('-')) throw new OptionsError(`unknown flag: ${m ? `--${m[1]}` : arg}`);
+          throw new OptionsError(`unexpected argument ${JSON.stringify(arg)}: this command takes only flags`);
+        }
+        let raw = m?.[2];
+        if (raw === undefined) {
+          if ((f.type as ValueType<unknown>) === boolean) raw = 'true';
+          else if (i + 1 < argv.length) raw = argv[++i];
+          else throw new OptionsError(`flag needs an argument: --${f.flag}`);
+        }
+        fromArgs.set(f, raw);
+      }
+      const out: Record<string, unknown> = {};
+      for (const f of flags) {
+        const arg = fromArgs.get(f);
+        const envValue = f.noEnv ? undefined : env[envName(f)];
+        if (arg !== undefined) out[f.key as string] = parseValue(f, arg, `--${f.flag}`);
+        else if (envValue) out[f.key as string] = parseValue(f, envValue, `${envName(f)} (--${f.flag})`);
+        else out[f.key as string] = f.type.parse(f.default);
+      }
+      return out as O;
+    },
+    /** The --help text: every flag with its type, description, default and environment variable. */
+    usage(program: string): string {
+      const isBool = (f: FlagDef<O>) => (f.type as ValueType<unknown>) === boolean;
+      const heads = flags.map((f) => `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${isBool(f) ? '' : ` ${f.type.name}`}`);
+      const width = Math.max(...heads.map((h) => h.length)) + 3;
+      const lines = flags.map((f, i) => {
+        const notes = [isBool(f) ? '' : `default ${f.default}`, f.noEnv ? '' : `env ${envName(f)}`].filter(Boolean);
+        return `  ${heads[i].padEnd(width)}${f.description}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+      });
+      return `Usage: ${program} [flags]\n\n${summary} Flags:\n${lines.join('\n')}\n`;
+    },
+  };
 }
 
-/**
- * Reads options from `argv` (without the node and script paths) and `env`; flags win over the
- * environment, an empty environment variable counts as unset. Accepts `--flag=value` and
- * `--flag value`; the last occurrence of a flag wins.
- */
+const serverFlags = flagSet<Options>(FLAGS as FlagDef<Options>[], 'GITOPS', 'Serves the gitops.toolkit/v1 API.');
+
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
-  const fromArgs = new Map<AnyFlag, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
-    const f = m ? FLAGS.find((d) => d.flag === m[1]) : FLAGS.find((d) => d.short && arg === `-${d.short}`);
-    if (!f) {
-      if (arg.startsWith('-')) throw new OptionsError(`unknown flag: ${m ? `--${m[1]}` : arg}`);
-      throw new OptionsError(`unexpected argument ${JSON.stringify(arg)}: this command takes only flags`);
-    }
-    let raw = m?.[2];
-    if (raw === undefined) {
-      if (f.type === boolean) raw = 'true';
-      else if (i + 1 < argv.length) raw = argv[++i];
-      else throw new OptionsError(`flag needs an argument: --${f.flag}`);
-    }
-    fromArgs.set(f, raw);
-  }
-  const out: Record<string, unknown> = {};
-  for (const f of FLAGS) {
-    const arg = fromArgs.get(f);
-    const envValue = f.noEnv ? undefined : env[envName(f)];
-    if (arg !== undefined) out[f.key] = parseValue(f, arg, `--${f.flag}`);
-    else if (envValue) out[f.key] = parseValue(f, envValue, `${envName(f)} (--${f.flag})`);
-    else out[f.key] = f.type.parse(f.default);
-  }
-  return out as unknown as Options;
+  return serverFlags.parse(argv, env);
 }
 
-/** The --help text: every flag with its type, description, default and environment variable. */
 export function usage(program = 'gitops-toolkit'): string {
-  const heads = FLAGS.map((f) => `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${f.type === boolean ? '' : ` ${f.type.name}`}`);
-  const width = Math.max(...heads.map((h) => h.length)) + 3;
-  const lines = FLAGS.map((f, i) => {
-    const notes = [f.type === boolean ? '' : `default ${f.default}`, f.noEnv ? '' : `env ${envName(f)}`].filter(Boolean);
-    return `  ${heads[i].padEnd(width)}${f.description}${notes.length ? ` (${notes.join('; ')})` : ''}`;
-  });
-  return `Usage: ${program} [flags]\n\nServes the gitops.toolkit/v1 API. Flags:\n${lines.join('\n')}\n`;
+  return serverFlags.usage(program);
 }

@@ -27,8 +27,14 @@ export interface WatchEvent<T> {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** What an Informer reads through: a cluster over HTTP (KubeApi), or the local cluster's stores in process. */
+export interface KubeReader {
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  watch<T>(path: string, query: Record<string, string>, signal: AbortSignal, idleMs: number): AsyncGenerator<WatchEvent<T>>;
+}
+
 /** GET and watch against the cluster named by a KubeConfig, with its credentials on every request. */
-export class KubeApi {
+export class KubeApi implements KubeReader {
   constructor(private readonly kc: k8s.KubeConfig) {}
 
   private async open(path: string, query: Record<string, string>, signal?: AbortSignal): Promise<http.IncomingMessage> {
@@ -124,7 +130,7 @@ export class Informer<T extends Named> implements Syncable {
   private loop?: Promise<void>;
 
   constructor(
-    private readonly api: KubeApi,
+    private readonly api: KubeReader,
     readonly path: string,
     private readonly o: InformerOptions = {},
   ) {}

@@ -89,14 +89,14 @@ function serverURL(bindAddress: string, port: number): string {
 
 const b64 = (pem: string) => Buffer.from(pem).toString('base64');
 
-function kubeconfig(server: string, ca: string, admin: CertKeyPair): string {
+function kubeconfig(server: string, ca: string, admin: CertKeyPair, cluster = CLUSTER): string {
   return yaml.dump({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: CLUSTER, cluster: { server, 'certificate-authority-data': b64(ca) } }],
+    clusters: [{ name: cluster, cluster: { server, 'certificate-authority-data': b64(ca) } }],
     users: [{ name: 'admin', user: { 'client-certificate-data': b64(admin.cert), 'client-key-data': b64(admin.key) } }],
-    contexts: [{ name: CLUSTER, context: { cluster: CLUSTER, user: 'admin', namespace: 'default' } }],
-    'current-context': CLUSTER,
+    contexts: [{ name: cluster, context: { cluster, user: 'admin', namespace: 'default' } }],
+    'current-context': cluster,
     preferences: {},
   });
 }
@@ -105,20 +105,31 @@ function kubeconfig(server: string, ca: string, admin: CertKeyPair): string {
 export interface PreparedCerts extends StandaloneCerts {
   /** The pairs made by this call, to be written. */
   readonly pending: { name: string; pair: CertKeyPair }[];
+  /** The kubeconfig's cluster and context name. */
+  readonly clusterName: string;
 }
+
+/** Who the certificates are for: the gitops server by default, the local cluster with its own names. */
+export interface CertNames {
+  ca: string;
+  serving: string;
+  cluster: string;
+}
+const SERVER_NAMES: CertNames = { ca: 'gitops-toolkit-ca', serving: 'gitops-toolkit-apiserver', cluster: CLUSTER };
 
 /**
  * Reuses the standalone certificates in `dir` or makes new ones, in memory only: nothing is written
  * until writeStandaloneCerts, which a server calls once it holds its port, so a second instance that
  * cannot bind leaves a running one's certificates and kubeconfig alone.
  */
-export async function prepareStandaloneCerts(dir: string, o: { bindAddress: string }): Promise<PreparedCerts> {
+export async function prepareStandaloneCerts(dir: string, o: { bindAddress: string; names?: CertNames }): Promise<PreparedCerts> {
+  const n = o.names ?? SERVER_NAMES;
   const generated: StandaloneCerts['generated'] = [];
   const pending: { name: string; pair: CertKeyPair }[] = [];
 
   let ca = await readPair(dir, 'ca');
   if (!ca || !reusable(ca)) {
-    ca = await generateCA('gitops-toolkit-ca');
+    ca = await generateCA(n.ca);
     pending.push({ name: 'ca', pair: ca });
     generated.push('ca');
   }
@@ -127,7 +138,7 @@ export async function prepareStandaloneCerts(dir: string, o: { bindAddress: stri
   const names = servingNames(o.bindAddress);
   let serving = await readPair(dir, 'apiserver');
   if (!serving || !reusable(serving, caX509, names)) {
-    serving = await issueCert(ca, { cn: 'gitops-toolkit-apiserver', ...names, server: true, days: LEAF_DAYS });
+    serving = await issueCert(ca, { cn: n.serving, ...names, server: true, days: LEAF_DAYS });
     pending.push({ name: 'apiserver', pair: serving });
     generated.push('serving');
   }
@@ -153,6 +164,7 @@ export async function prepareStandaloneCerts(dir: string, o: { bindAddress: stri
     kubeconfigPath: join(dir, 'kubeconfig'),
     generated,
     pending,
+    clusterName: n.cluster,
   };
 }
 
@@ -160,12 +172,12 @@ export async function prepareStandaloneCerts(dir: string, o: { bindAddress: stri
 export async function writeStandaloneCerts(c: PreparedCerts, o: { bindAddress: string; port: number }): Promise<StandaloneCerts> {
   await mkdir(c.dir, { recursive: true, mode: 0o700 });
   for (const { name, pair } of c.pending) await writePair(c.dir, name, pair);
-  await writeFileAtomic(c.kubeconfigPath, kubeconfig(serverURL(o.bindAddress, o.port), c.caCert, { cert: c.adminCert, key: c.adminKey }), 0o600);
-  const { pending: _p, ...certs } = c;
+  await writeFileAtomic(c.kubeconfigPath, kubeconfig(serverURL(o.bindAddress, o.port), c.caCert, { cert: c.adminCert, key: c.adminKey }, c.clusterName), 0o600);
+  const { pending: _p, clusterName: _c, ...certs } = c;
   return certs;
 }
 
 /** prepareStandaloneCerts, then writeStandaloneCerts: for tools and tests that serve nothing themselves. */
-export async function ensureStandaloneCerts(dir: string, o: { bindAddress: string; port: number }): Promise<StandaloneCerts> {
+export async function ensureStandaloneCerts(dir: string, o: { bindAddress: string; port: number; names?: CertNames }): Promise<StandaloneCerts> {
   return writeStandaloneCerts(await prepareStandaloneCerts(dir, o), o);
 }

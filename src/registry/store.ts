@@ -150,6 +150,8 @@ export class ResourceStore {
   decode(kv: KeyValue): KubeObject {
     const obj = JSON.parse(Buffer.from(kv.value).toString('utf8')) as KubeObject;
     obj.metadata.resourceVersion = String(kv.modRevision);
+    // The versions of a custom resource share their objects (conversion strategy None): each reads as its own.
+    obj.apiVersion = this.apiVersion;
     return obj;
   }
 

@@ -3,6 +3,7 @@
 // tables) is derived from it, so a kind is described in exactly one place.
 
 import type { KubeObject } from './types.js';
+import type { UserInfo } from '../../auth/types.js';
 
 /** The structural-schema subset of OpenAPI v3 that Kubernetes CRDs use. */
 export interface JSONSchemaProps {
@@ -68,6 +69,16 @@ export interface FieldError {
   message: string;
 }
 
+/** A subresource that answers a POST with an object it makes (kube's creater subresources, such as a ServiceAccount's `token`). */
+export interface SubresourceAction {
+  name: string;
+  /** The kind it takes and returns (authentication.k8s.io/v1 TokenRequest). */
+  kind: { group: string; version: string; kind: string };
+  /** The protobuf fields it reads, for clients that send protobuf (kubectl does for built-in kinds): a protobuf.ts MessageSchema. */
+  protobuf?: Record<number, unknown>;
+  create(namespace: string, name: string, body: Record<string, unknown>, o: { user?: UserInfo; dryRun: boolean }): Promise<KubeObject>;
+}
+
 export interface ResourceDefinition {
   /** API group; '' is the core group (`/api/v1`). */
   group: string;           // gitops.toolkit
@@ -96,6 +107,8 @@ export interface ResourceDefinition {
    */
   schema: JSONSchemaProps;
   printerColumns: PrinterColumn[];
+  /** Subresources served by code of their own (create only). */
+  actions?: SubresourceAction[];
   /** Whether `metadata.generation` is kept (set at 1, bumped on a spec change); true when unset. kube's ConfigMaps, Services and Namespaces have none. */
   generation?: boolean;
   /** The kind's PrepareForCreate, after the generic one (system fields set): kube's per-kind strategy (a Service's clusterIP, a Secret's stringData). */

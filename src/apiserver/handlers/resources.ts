@@ -11,6 +11,7 @@ import { applyPatchDocument, checkURLName, checkURLNamespace } from '../../regis
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
 import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
+import { decodeProtobufObject, type MessageSchema } from '../protobuf.js';
 import { duplicateFields } from '../duplicate-fields.js';
 import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../../apis/meta/errors.js';
 import { negotiateObject, SERVED_OBJECT_TYPES, type ObjectOutput } from '../negotiation.js';
@@ -60,8 +61,18 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       if (ns !== undefined) checkURLNamespace(ns);
       if (name !== undefined && ns === undefined) throw missing();
     }
-    const subresourceServed = (sub === 'status' && store.def.hasStatus !== false) || (sub === 'artifact' && store.def.hasArtifact) || (sub === 'scale' && !!store.def.scale);
+    const action = sub === undefined ? undefined : store.def.actions?.find((a) => a.name === sub);
+    const subresourceServed = (sub === 'status' && store.def.hasStatus !== false) || (sub === 'artifact' && store.def.hasArtifact) || (sub === 'scale' && !!store.def.scale) || !!action;
     if (sub !== undefined && !subresourceServed) throw missing();
+    if (action) {
+      if (info.verb !== 'create' || name === undefined) throw methodNotAllowed(req.method, info.path);
+      const raw = await readBody(req, o.maxBodyBytes);
+      const body = mediaType(req.headers['content-type']) === 'application/vnd.kubernetes.protobuf' ? decodeProtobufObject(raw, (action.protobuf ?? {}) as MessageSchema) : decodeObjectBody(raw, req.headers['content-type']);
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
+      const out = await action.create(ns!, name, body as Record<string, unknown>, { user: req.user, dryRun: query.getAll('dryRun').includes('All') });
+      res.status(201).setHeader('Content-Type', 'application/json');
+      return void res.end(JSON.stringify(out));
+    }
     if (sub === 'scale') return serveScale(req, res, store, ns!, name!, info.verb, query, o);
     includeObject(query); // checked before any write, so a bad value cannot fail a committed one's answer
 
