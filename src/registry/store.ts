@@ -447,7 +447,7 @@ export class ResourceStore {
       }
     }
     obj = prepare(obj);
-    const errors: FieldError[] = [...validateObjectMeta(obj), ...defaultAndValidate(this.def, obj)];
+    const errors: FieldError[] = [...validateObjectMeta(obj, this.def.nameRule), ...defaultAndValidate(this.def, obj)];
     if (old) {
       for (const f of ['uid', 'name', 'namespace'] as const)
         if (obj.metadata[f] && obj.metadata[f] !== old.metadata[f]) errors.push({ type: 'FieldValueInvalid', field: `metadata.${f}`, value: obj.metadata[f], message: 'field is immutable' });

@@ -198,19 +198,31 @@ export function qualifiedNameErrors(key: string): string[] {
 }
 
 /** kube's NameIsDNSSubdomain with prefix=true: a trailing '-' of generateName is allowed. */
-const generateNameErrors = (g: string): string[] => nameErrors(g.length > 1 && g.endsWith('-') ? `${g.slice(0, -2)}a` : g);
+/** kube's ValidatePathSegmentName (RBAC objects: `system:discovery`): anything but `.`, `..`, `/` and `%`. */
+export const pathSegmentNameErrors = (name: string): string[] =>
+  name === '.' || name === '..' ? [`may not be '${name}'`] : [...['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`)];
+/** DNS-1035 label (Services): lowercase alphanumerics and '-', starting with a letter, at most 63. */
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+export const dns1035LabelErrors = (name: string): string[] => [
+  ...(name.length > 63 ? [maxLen(63)] : []),
+  ...(DNS1035_LABEL.test(name) ? [] : ["a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"]),
+];
+const NAME_RULES = { subdomain: nameErrors, label: namespaceErrors, 'dns1035-label': dns1035LabelErrors, 'path-segment': pathSegmentNameErrors };
+export type NameRule = keyof typeof NAME_RULES;
+
+const generateNameErrors = (g: string, rule: NameRule = 'subdomain'): string[] => NAME_RULES[rule](g.length > 1 && g.endsWith('-') ? `${g.slice(0, -2)}a` : g);
 
 const TOTAL_ANNOTATION_BYTES = 256 * 1024;
 
-export function validateObjectMeta(obj: KubeObject): FieldError[] {
+export function validateObjectMeta(obj: KubeObject, rule: NameRule = 'subdomain'): FieldError[] {
   const check = validatorFor(META_TYPES);
   if (!check({ metadata: obj.metadata })) return (check.errors ?? []).map(ajvErrorToFieldError);
   const m = obj.metadata ?? {};
   const errs: FieldError[] = [];
   const bad = (field: string, value: unknown, messages: string[]) => messages.forEach((message) => errs.push({ type: 'FieldValueInvalid', field, value, message }));
-  if (m.generateName) bad('metadata.generateName', m.generateName, generateNameErrors(m.generateName));
+  if (m.generateName) bad('metadata.generateName', m.generateName, generateNameErrors(m.generateName, rule));
   if (!m.name) errs.push({ type: 'FieldValueRequired', field: 'metadata.name', message: 'name or generateName is required' });
-  else bad('metadata.name', m.name, nameErrors(m.name));
+  else bad('metadata.name', m.name, NAME_RULES[rule](m.name));
   if (m.namespace) bad('metadata.namespace', m.namespace, namespaceErrors(m.namespace));
   for (const [k, v] of Object.entries(m.labels ?? {})) {
     bad('metadata.labels', k, qualifiedNameErrors(k));

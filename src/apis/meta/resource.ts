@@ -107,6 +107,8 @@ export interface ResourceDefinition {
    */
   schema: JSONSchemaProps;
   printerColumns: PrinterColumn[];
+  /** How metadata.name is checked (kube's per-kind name validation): a DNS subdomain when unset. */
+  nameRule?: 'subdomain' | 'label' | 'dns1035-label' | 'path-segment';
   /** Subresources served by code of their own (create only). */
   actions?: SubresourceAction[];
   /** Whether `metadata.generation` is kept (set at 1, bumped on a spec change); true when unset. kube's ConfigMaps, Services and Namespaces have none. */

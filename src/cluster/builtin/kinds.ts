@@ -23,6 +23,7 @@ interface KindEntry {
   scale?: boolean;
   verbs?: string[];
   columns?: PrinterColumn[];
+  nameRule?: ResourceDefinition['nameRule'];
 }
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
@@ -60,7 +61,7 @@ const wideContainers = [
 ];
 
 const core: KindEntry[] = [
-  { kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], status: true, generation: false, columns: [col('Status', 'string', 'The phase of the namespace.', (o) => o.status?.phase), AGE] },
+  { kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], status: true, generation: false, nameRule: 'label', columns: [col('Status', 'string', 'The phase of the namespace.', (o) => o.status?.phase), AGE] },
   {
     kind: 'ConfigMap',
     plural: 'configmaps',
@@ -81,6 +82,7 @@ const core: KindEntry[] = [
     plural: 'services',
     namespaced: true,
     shortNames: ['svc'],
+    nameRule: 'dns1035-label',
     categories: ['all'],
     status: true,
     generation: false,
@@ -264,10 +266,10 @@ const bindingRole = col('Role', 'string', 'The role bound.', (o) => {
   return r ? `${r.kind}/${r.name}` : '';
 });
 const rbac: KindEntry[] = [
-  { kind: 'Role', plural: 'roles', namespaced: true, generation: false, columns: [CREATED_AT] },
-  { kind: 'RoleBinding', plural: 'rolebindings', namespaced: true, generation: false, columns: [bindingRole, AGE] },
-  { kind: 'ClusterRole', plural: 'clusterroles', namespaced: false, generation: false, columns: [CREATED_AT] },
-  { kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false, generation: false, columns: [bindingRole, AGE] },
+  { kind: 'Role', nameRule: 'path-segment', plural: 'roles', namespaced: true, generation: false, columns: [CREATED_AT] },
+  { kind: 'RoleBinding', nameRule: 'path-segment', plural: 'rolebindings', namespaced: true, generation: false, columns: [bindingRole, AGE] },
+  { kind: 'ClusterRole', nameRule: 'path-segment', plural: 'clusterroles', namespaced: false, generation: false, columns: [CREATED_AT] },
+  { kind: 'ClusterRoleBinding', nameRule: 'path-segment', plural: 'clusterrolebindings', namespaced: false, generation: false, columns: [bindingRole, AGE] },
 ];
 
 const networking: KindEntry[] = [
@@ -362,6 +364,7 @@ function definitionOf(group: string, version: string, e: KindEntry): ResourceDef
     generation: e.generation ?? true,
     strategicMergePatch: true,
     ...(e.verbs ? { verbs: e.verbs } : {}),
+    ...(e.nameRule ? { nameRule: e.nameRule } : {}),
     ...(e.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } } : {}),
     schema: kindSchema(group, version, e.kind),
     printerColumns: e.columns ?? [AGE],
