@@ -27,6 +27,7 @@ import { LocalKubeReader } from './local-reader.js';
 import { NamespaceController } from './namespace-controller.js';
 import { ClusterRBACAuthorizer } from './rbac-authorizer.js';
 import { serviceAccountAuthenticator, serviceAccountKey, tokenSubresource } from './service-account-tokens.js';
+import { WorkloadSimulator } from './workloads.js';
 
 export interface LocalClusterOptions {
   securePort: number;
@@ -93,6 +94,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   const gc = new GarbageCollector(stores, log.child({ component: 'garbage-collector' }));
   const namespaces = new NamespaceController(stores, log.child({ component: 'namespace-controller' }));
   const crds = new CRDController(stores, log.child({ component: 'crd-controller' }));
+  const workloads = o.workloads ? new WorkloadSimulator(stores, log.child({ component: 'workload-simulator' }), o.workloads) : undefined;
 
   const api = createApiServer({
     stores,
@@ -134,6 +136,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     admission.start();
     await gc.start();
     await namespaces.start();
+    workloads?.start();
   } catch (e) {
     await api.close();
     await storage.close();
@@ -153,7 +156,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     api,
     close: () =>
       (closed ??= (async () => {
-        await Promise.all([gc.stop(), namespaces.stop(), crds.stop(), rbac.stop(), admission.stop()]);
+        await Promise.all([gc.stop(), namespaces.stop(), crds.stop(), rbac.stop(), admission.stop(), workloads?.stop()]);
         await api.close();
         await storage.close();
       })()),

@@ -1,0 +1,152 @@
+// The local cluster as a process and as a peer: `npm run cluster` writes its kubeconfig and survives a
+// restart with its objects; built-in kinds behave as kube's (defaults, cluster IPs, generation);
+// --simulate-workloads reports rollouts and Jobs after the delay, and nothing without it.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestCluster } from '../helpers/local-cluster.js';
+
+/** Retries `check` until it stops throwing (bounded). */
+async function eventually<T>(check: () => Promise<T>, o: { timeoutMs?: number } = {}): Promise<T> {
+  const end = Date.now() + (o.timeoutMs ?? 10_000);
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+const deployment = (name: string, replicas = 2) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: 'default' },
+  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } } },
+});
+
+describe('local cluster', () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await TestCluster.start({ workloads: { delayMs: 200 } });
+  });
+  after(() => c.stop());
+
+  test('built-in defaults and strategies: container port protocol, Service cluster IP and targetPort, Secret stringData, generation', async () => {
+    const d = await c.request('POST', '/apis/apps/v1/namespaces/default/deployments', { body: deployment('defaults') });
+    assert.equal(d.status, 201, d.body);
+    const obj = d.json();
+    assert.equal(obj.spec.template.spec.containers[0].ports[0].protocol, 'TCP');
+    assert.equal(obj.spec.template.spec.containers[0].terminationMessagePath, '/dev/termination-log');
+    assert.equal(obj.spec.revisionHistoryLimit, 10);
+    assert.equal(obj.spec.strategy.type, 'RollingUpdate');
+    assert.equal(obj.metadata.generation, 1);
+    const s = await c.request('POST', '/api/v1/namespaces/default/services', { body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc' }, spec: { selector: { app: 'x' }, ports: [{ port: 80 }] } } });
+    assert.equal(s.status, 201, s.body);
+    const svc = s.json();
+    assert.match(svc.spec.clusterIP, /^10\.(9[6-9]|10[0-9]|11[01])\.\d+\.\d+$/);
+    assert.deepEqual(svc.spec.clusterIPs, [svc.spec.clusterIP]);
+    assert.equal(svc.spec.ports[0].targetPort, 80);
+    assert.equal(svc.spec.ports[0].protocol, 'TCP');
+    assert.equal(svc.spec.type, 'ClusterIP');
+    assert.equal(svc.metadata.generation, undefined);
+    const changed = await c.request('PATCH', '/api/v1/namespaces/default/services/svc', { body: { spec: { clusterIP: '10.96.9.9' } }, contentType: 'application/merge-patch+json' });
+    assert.equal(changed.status, 422, changed.body);
+    assert.match(changed.json().message, /spec\.clusterIPs\[0\]: Invalid value: "10\.96\.9\.9": may not change once set/);
+    const sec = await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { password: 'hunter2' } } });
+    assert.equal(sec.status, 201, sec.body);
+    assert.deepEqual(sec.json().data, { password: Buffer.from('hunter2').toString('base64') });
+    assert.equal(sec.json().stringData, undefined);
+    assert.equal(sec.json().type, 'Opaque');
+  });
+
+  test('a Deployment whose selector does not match its template is refused as kube words it', async () => {
+    const bad = deployment('mismatch');
+    bad.spec.template.metadata.labels = { app: 'other' };
+    const r = await c.request('POST', '/apis/apps/v1/namespaces/default/deployments', { body: bad });
+    assert.equal(r.status, 422, r.body);
+    assert.match(r.json().message, /spec\.template\.metadata\.labels: Invalid value: .*`selector` does not match template `labels`/);
+  });
+
+  test('--simulate-workloads: a Deployment is reported available at its generation after the delay, again after a change; a Job completes', async () => {
+    assert.equal((await c.request('POST', '/apis/apps/v1/namespaces/default/deployments', { body: deployment('sim', 3) })).status, 201);
+    const ready = await eventually(async () => {
+      const d = (await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/sim')).json();
+      assert.equal(d.status?.observedGeneration, 1);
+      return d;
+    });
+    assert.equal(ready.status.readyReplicas, 3);
+    assert.equal(ready.status.conditions.find((x: { type: string }) => x.type === 'Available').status, 'True');
+    assert.match(ready.status.conditions[0].message, /no Pod runs/);
+    const scaled = await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/sim', { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
+    assert.equal(scaled.json().metadata.generation, 2);
+    await eventually(async () => {
+      const d = (await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/sim')).json();
+      assert.equal(d.status.observedGeneration, 2);
+      assert.equal(d.status.readyReplicas, 5);
+    });
+    const job = await c.request('POST', '/apis/batch/v1/namespaces/default/jobs', {
+      body: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'once' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } },
+    });
+    assert.equal(job.status, 201, job.body);
+    assert.equal(job.json().spec.selector.matchLabels['batch.kubernetes.io/controller-uid'], job.json().metadata.uid);
+    const wait = await c.kubectl(['wait', '--for=condition=Complete', 'job/once', '-n', 'default', '--timeout=20s']);
+    assert.equal(wait.code, 0, wait.stderr);
+  });
+});
+
+describe('npm run cluster', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitops-cluster-cli-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const run = async () => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cluster/main.ts', '--secure-port', '0', '--data-dir', join(dir, 'data'), '--cert-dir', join(dir, 'certs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const kubeconfig = await eventually(async () => {
+      const m = /kubeconfig: (\S+)/.exec(out);
+      assert.ok(m, out);
+      return m[1];
+    }, { timeoutMs: 30_000 });
+    return { p, kubeconfig, output: () => out };
+  };
+  const kubectl = (kubeconfig: string, args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const k = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args]);
+      let stdout = '';
+      let stderr = '';
+      k.stdout.on('data', (d) => (stdout += d));
+      k.stderr.on('data', (d) => (stderr += d));
+      k.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  const stop = (p: ReturnType<typeof spawn>) => new Promise<number | null>((resolve) => (p.once('exit', (code) => resolve(code)), p.kill('SIGTERM')));
+
+  test('prints an admin kubeconfig (CN admin, O system:masters) and keeps its objects across a restart', async () => {
+    const first = await run();
+    assert.equal(first.kubeconfig, join(dir, 'certs', 'kubeconfig'));
+    assert.match(await readFile(first.kubeconfig, 'utf8'), /client-certificate-data/);
+    const who = await kubectl(first.kubeconfig, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}']);
+    assert.equal(who.code, 0, who.stderr);
+    assert.match(who.stdout, /^admin .*system:masters/);
+    const apply = await new Promise<number>((resolve) => {
+      const k = spawn('kubectl', ['--kubeconfig', first.kubeconfig, 'apply', '-f', '-']);
+      k.on('close', (code) => resolve(code ?? -1));
+      k.stdin.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept', namespace: 'default' }, data: { a: '1' } }));
+    });
+    assert.equal(apply, 0);
+    assert.equal(await stop(first.p), 0);
+    const second = await run();
+    const got = await kubectl(second.kubeconfig, ['get', 'cm', 'kept', '-n', 'default', '-o', 'jsonpath={.data.a}']);
+    assert.equal(got.stdout, '1', got.stderr);
+    assert.equal(await stop(second.p), 0);
+  });
+});
