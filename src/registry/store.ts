@@ -532,7 +532,7 @@ export class ResourceStore {
     return obj;
   }
 
-  private fieldOptions(manager: string, subresource?: 'status') {
+  private fieldOptions(manager: string, subresource?: string) {
     return { schema: this.def.schema, apiVersion: this.apiVersion, kind: this.def.kind, now: rfc3339(), manager, ...(subresource ? { subresource } : {}) };
   }
 
@@ -651,10 +651,11 @@ export class ResourceStore {
     return object;
   }
 
-  private async updatePipeline(obj: KubeObject, current: KubeObject, ctx: WriteContext, subresource?: 'status'): Promise<KubeObject> {
+  /** `recordAs` names the subresource the managedFields entry records when it is not `subresource` (a /scale write changes the main resource's spec). */
+  private async updatePipeline(obj: KubeObject, current: KubeObject, ctx: WriteContext, subresource?: 'status', recordAs: string | undefined = subresource): Promise<KubeObject> {
     const rv = obj.metadata.resourceVersion;
-    const next = await this.admit(obj, current, ctx, 'UPDATE', (o) => this.prepareForUpdate(o, current, subresource), subresource);
-    const recorded = recordUpdate(current, next, this.fieldOptions(ctx.fieldManager, subresource));
+    const next = await this.admit(obj, current, ctx, 'UPDATE', (o) => this.prepareForUpdate(o, current, subresource), recordAs);
+    const recorded = recordUpdate(current, next, this.fieldOptions(ctx.fieldManager, recordAs));
     recorded.metadata.resourceVersion = rv;
     return recorded;
   }
@@ -744,7 +745,7 @@ export class ResourceStore {
       const pinned = typeof scale.metadata?.resourceVersion === 'string' && scale.metadata.resourceVersion !== '';
       if (pinned) next.metadata.resourceVersion = scale.metadata!.resourceVersion;
       setValueAt(next, sc.specReplicasPath, replicas);
-      return { next: await this.updatePipeline(next, current, ctx), pinned };
+      return { next: await this.updatePipeline(next, current, ctx, undefined, 'scale'), pinned };
     });
     return this.scaleOf(object);
   }

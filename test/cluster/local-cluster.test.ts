@@ -65,6 +65,19 @@ describe('local cluster', () => {
     assert.equal(sec.json().type, 'Opaque');
   });
 
+  test('kubectl scale writes /scale: spec.replicas and generation change, managedFields records the scale subresource', async () => {
+    assert.equal((await c.request('POST', '/apis/apps/v1/namespaces/default/deployments', { body: deployment('scaled', 1) })).status, 201);
+    const r = await c.kubectl(['scale', 'deployment/scaled', '-n', 'default', '--replicas=4']);
+    assert.equal(r.code, 0, r.stderr);
+    const d = (await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/scaled')).json();
+    assert.equal(d.spec.replicas, 4);
+    assert.equal(d.metadata.generation, 2);
+    const entry = d.metadata.managedFields.find((m: { subresource?: string }) => m.subresource === 'scale');
+    assert.ok(entry, JSON.stringify(d.metadata.managedFields));
+    assert.equal(entry.manager, 'kubectl');
+    assert.deepEqual(entry.fieldsV1, { 'f:spec': { 'f:replicas': {} } });
+  });
+
   test('a Deployment whose selector does not match its template is refused as kube words it', async () => {
     const bad = deployment('mismatch');
     bad.spec.template.metadata.labels = { app: 'other' };

@@ -15,7 +15,7 @@ export interface ManagerOptions {
   apiVersion: string;
   /** RFC 3339, recorded as the time of the entries this write changes. */
   now: string;
-  subresource?: 'status';
+  subresource?: string;
   /** When given, apply refuses a configuration of another kind. */
   kind?: string;
 }
