@@ -6,6 +6,7 @@
 
 import type { FieldError, JSONSchemaProps, PrinterColumn, ResourceDefinition } from '../apis/meta/resource.js';
 import type { KubeObject } from '../apis/meta/types.js';
+import { celErrors, celRuleErrors, celWarnings } from './cel.js';
 
 interface CRDNames {
   plural?: string;
@@ -104,7 +105,7 @@ export function crdErrors(crd: KubeObject): FieldError[] {
     else if (seen.has(v.name)) errors.push(err(`${at}.name`, 'must be unique', 'FieldValueDuplicate', v.name));
     seen.add(v.name ?? '');
     if (!v.schema?.openAPIV3Schema) errors.push(err(`${at}.schema.openAPIV3Schema`, 'schemas are required', 'FieldValueRequired'));
-    else errors.push(...structuralErrors(v.schema.openAPIV3Schema, `${at}.schema.openAPIV3Schema`));
+    else errors.push(...structuralErrors(v.schema.openAPIV3Schema, `${at}.schema.openAPIV3Schema`), ...celRuleErrors(v.schema.openAPIV3Schema, `${at}.schema.openAPIV3Schema`));
     (v.additionalPrinterColumns ?? []).forEach((c, j) => {
       if (!c.name) errors.push(err(`${at}.additionalPrinterColumns[${j}].name`, 'must not be empty', 'FieldValueRequired'));
       if (!c.type || !COLUMN_TYPES.has(c.type)) errors.push(err(`${at}.additionalPrinterColumns[${j}].type`, 'supported values: "boolean", "date", "integer", "number", "string"', 'FieldValueNotSupported', c.type ?? ''));
@@ -143,6 +144,11 @@ function servedSchema(schema: JSONSchemaProps): JSONSchemaProps {
   };
 }
 
+/** What a CRD's writer is warned of: validation rules this cluster cannot evaluate. */
+export function crdWarnings(crd: KubeObject): string[] {
+  return ((crd.spec as CRDSpec | undefined)?.versions ?? []).flatMap((v, i) => (v.schema?.openAPIV3Schema ? celWarnings(v.schema.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`) : []));
+}
+
 /** One ResourceDefinition per served version of a CRD that crdErrors accepts. */
 export function definitionsFromCRD(crd: KubeObject): ResourceDefinition[] {
   const spec = crd.spec as CRDSpec;
@@ -176,7 +182,8 @@ export function definitionsFromCRD(crd: KubeObject): ResourceDefinition[] {
         schema: servedSchema(v.schema!.openAPIV3Schema!),
         // kube's default for a CRD without columns: the age of the object.
         printerColumns: columns.length ? columns : [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' }],
-        validate: () => [],
+        // The CRD's CEL rules, on the object as stored (after defaulting): `old` on an update.
+        validate: (obj, old) => celErrors(v.schema!.openAPIV3Schema!, obj, old),
         warnings: () => [],
       } satisfies ResourceDefinition;
     });

@@ -78,6 +78,54 @@ describe('local cluster', () => {
     assert.deepEqual(entry.fieldsV1, { 'f:spec': { 'f:replicas': {} } });
   });
 
+  test('a CRD\'s CEL rules are enforced on its objects (kubectl shows the message); a rule that does not parse refuses the CRD', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'ranges.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'ranges', kind: 'Range' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  spec: {
+                    type: 'object',
+                    'x-kubernetes-validations': [{ rule: 'self.min <= self.max', message: 'min must not exceed max' }],
+                    properties: { min: { type: 'integer' }, max: { type: 'integer' } },
+                  },
+                },
+              },
+            },
+          },
+        ],
+      },
+    };
+    const created = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(crd) });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((await c.kubectl(['wait', '--for=condition=Established', 'crd/ranges.example.com', '--timeout=10s'])).code, 0);
+    const ok = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Range', metadata: { name: 'ok', namespace: 'default' }, spec: { min: 1, max: 2 } }) });
+    assert.equal(ok.code, 0, ok.stderr);
+    const bad = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Range', metadata: { name: 'bad', namespace: 'default' }, spec: { min: 3, max: 2 } }) });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /The Range "bad" is invalid: spec: Invalid value: "object": min must not exceed max/);
+    assert.equal((await c.request('GET', '/apis/example.com/v1/namespaces/default/ranges/bad')).status, 404);
+    const broken = structuredClone(crd);
+    broken.metadata.name = 'brokens.example.com';
+    broken.spec.names = { plural: 'brokens', kind: 'Broken' };
+    (broken.spec.versions[0].schema.openAPIV3Schema.properties.spec as { 'x-kubernetes-validations': unknown[] })['x-kubernetes-validations'] = [{ rule: 'self.min <=' }];
+    const refused = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(broken) });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /x-kubernetes-validations\[0\]\.rule: Invalid value: "self\.min <=": compilation failed/);
+  });
+
   test('a Deployment whose selector does not match its template is refused as kube words it', async () => {
     const bad = deployment('mismatch');
     bad.spec.template.metadata.labels = { app: 'other' };

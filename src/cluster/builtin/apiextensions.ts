@@ -5,7 +5,7 @@
 import type { FieldError, JSONSchemaProps, ResourceDefinition } from '../../apis/meta/resource.js';
 import type { KubeObject } from '../../apis/meta/types.js';
 import { arr, bool, int, obj, str } from '../../apis/meta/schema.js';
-import { crdErrors } from '../crd.js';
+import { crdErrors, crdWarnings } from '../crd.js';
 
 const GROUP = 'apiextensions.k8s.io';
 
@@ -140,7 +140,7 @@ export function apiextensionsDefinitions(): ResourceDefinition[] {
       schema,
       printerColumns: [{ name: 'Created At', type: 'date', format: 'date-time', jsonPath: '.metadata.creationTimestamp', description: 'The time the definition was created.', value: (o) => o.metadata.creationTimestamp }],
       validate,
-      warnings: () => [],
+      warnings: crdWarnings,
       prepareForCreate(o) {
         (o as { status?: unknown }).status = { conditions: [], acceptedNames: { plural: '', kind: '' }, storedVersions: [] };
       },
