@@ -126,6 +126,25 @@ describe('local cluster', () => {
     assert.match(refused.stderr, /x-kubernetes-validations\[0\]\.rule: Invalid value: "self\.min <=": compilation failed/);
   });
 
+  test('RBAC comes from the cluster\'s own objects at once; impersonation needs the impersonate verb', async () => {
+    const alice = await c.kubeconfigFor('alice');
+    const denied = await c.kubectl(['get', 'configmaps', '-n', 'default'], { kubeconfig: alice });
+    assert.match(denied.stderr, /User "alice" cannot list resource "configmaps" in API group "" in the namespace "default"/);
+    const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'alice-view', namespace: 'default' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] };
+    assert.equal((await c.request('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', { body: binding })).status, 201);
+    const allowed = await c.kubectl(['get', 'configmaps', '-n', 'default'], { kubeconfig: alice });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const secrets = await c.kubectl(['get', 'secrets', '-n', 'default'], { kubeconfig: alice });
+    assert.match(secrets.stderr, /cannot list resource "secrets"/, 'view does not read Secrets, as in kube');
+    const asBob = await c.kubectl(['get', 'configmaps', '-n', 'default', '--as=bob'], { kubeconfig: alice });
+    assert.match(asBob.stderr, /User "alice" cannot impersonate resource "users" in API group "" at the cluster scope/);
+    const canI = await c.kubectl(['auth', 'can-i', 'list', 'configmaps', '-n', 'default', '--as=alice']);
+    assert.equal(canI.stdout.trim(), 'yes');
+    assert.equal((await c.request('DELETE', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/alice-view', { body: {}, headers: {} })).status, 200);
+    const again = await c.kubectl(['get', 'configmaps', '-n', 'default'], { kubeconfig: alice });
+    assert.match(again.stderr, /cannot list resource "configmaps"/);
+  });
+
   test('a Deployment whose selector does not match its template is refused as kube words it', async () => {
     const bad = deployment('mismatch');
     bad.spec.template.metadata.labels = { app: 'other' };
