@@ -21,3 +21,17 @@ export const stringMap = (description: string): JSONSchemaProps => ({ type: 'obj
 /** Free-form JSON kept as given (apiextensionsv1.JSON in Flux types). */
 export const anyJSON = (description: string): JSONSchemaProps => ({ description, 'x-kubernetes-preserve-unknown-fields': true });
 
+
+/** A status condition as the built-in kinds' own types carry it (type, status, time, reason, message). */
+export const statusCondition = (description: string, types: string, reasons: string) =>
+  obj(
+    description,
+    {
+      type: str(types),
+      status: str('True, False or Unknown.'),
+      lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
+      reason: str(reasons),
+      message: str('A human-readable explanation.'),
+    },
+    ['type', 'status'],
+  );

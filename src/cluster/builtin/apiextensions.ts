@@ -4,22 +4,12 @@
 
 import type { FieldError, JSONSchemaProps, ResourceDefinition } from '../../apis/meta/resource.js';
 import type { KubeObject } from '../../apis/meta/types.js';
-import { arr, bool, int, obj, str } from '../../apis/meta/schema.js';
+import { arr, bool, int, obj, statusCondition, str } from '../../apis/meta/schema.js';
 import { crdErrors, crdWarnings } from '../crd.js';
 
 const GROUP = 'apiextensions.k8s.io';
 
-const condition = obj(
-  'One aspect of the definition\'s state.',
-  {
-    type: str('Established, NamesAccepted, NonStructuralSchema, Terminating or KubernetesAPIApprovalPolicyConformant.'),
-    status: str('True, False or Unknown.'),
-    lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
-    reason: str('A CamelCase reason for the last change.'),
-    message: str('A human-readable explanation.'),
-  },
-  ['type', 'status'],
-);
+const condition = statusCondition('One aspect of the definition\'s state.', 'Established, NamesAccepted, NonStructuralSchema, Terminating or KubernetesAPIApprovalPolicyConformant.', 'A CamelCase reason for the last change.');
 
 const names = (what: string) =>
   obj(

@@ -4,19 +4,9 @@
 
 import type { FieldError, JSONSchemaProps, ResourceDefinition } from '../../apis/meta/resource.js';
 import type { KubeObject } from '../../apis/meta/types.js';
-import { arr, bool, int, obj, str } from '../../apis/meta/schema.js';
+import { arr, bool, int, obj, statusCondition, str } from '../../apis/meta/schema.js';
 
-const condition = obj(
-  'One aspect of the APIService\'s state.',
-  {
-    type: str('Available: whether the group version can be reached.'),
-    status: str('True, False or Unknown.'),
-    lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
-    reason: str('A CamelCase reason for the last change, such as Local, Passed, FailedDiscoveryCheck, ServiceNotFound or MissingEndpoints.'),
-    message: str('A human-readable explanation.'),
-  },
-  ['type', 'status'],
-);
+const condition = statusCondition('One aspect of the APIService\'s state.', 'Available: whether the group version can be reached.', 'A CamelCase reason for the last change, such as Local, Passed, FailedDiscoveryCheck, ServiceNotFound or MissingEndpoints.');
 
 const schema: JSONSchemaProps = obj(
   'APIService says which server serves one group version: the API server itself (no service) or an aggregated server behind a Service.',
@@ -50,7 +40,8 @@ const schema: JSONSchemaProps = obj(
 function validate(o: KubeObject): FieldError[] {
   const s = (o.spec ?? {}) as { group?: string; version?: string; service?: { name?: string; namespace?: string }; caBundle?: string; insecureSkipTLSVerify?: boolean; groupPriorityMinimum?: number; versionPriority?: number };
   const errors: FieldError[] = [];
-  const want = s.group ? `${s.version}.${s.group}` : s.version;
+  // kube's rule: <version>.<group>, so the core group's is "v1." (with the dot).
+  const want = `${s.version}.${s.group ?? ''}`;
   if (!s.version) errors.push({ type: 'FieldValueRequired', field: 'spec.version', message: 'Required value' });
   else if (o.metadata.name !== want) errors.push({ type: 'FieldValueInvalid', field: 'metadata.name', value: o.metadata.name, message: `must be ${JSON.stringify(want)}` });
   if (s.service) {
@@ -85,6 +76,8 @@ export function apiregistrationDefinitions(): ResourceDefinition[] {
       plural: 'apiservices',
       singular: 'apiservice',
       namespaced: false,
+      // kube validates APIService names as path segments: "v1." (the core group's) is one.
+      nameRule: 'path-segment',
       shortNames: [],
       categories: ['api-extensions'],
       hasArtifact: false,
