@@ -566,9 +566,11 @@ export class ResourceStore {
       delete m.deletionGracePeriodSeconds;
     }
     delete m.selfLink;
+    // The kind's own rules first (what they carry over or default is no change of the spec), then
+    // the generation, as kube's PrepareForUpdate compares the defaulted spec with the stored one.
+    this.def.prepareForUpdate?.(next, old, subresource);
     if (this.def.generation === false) delete m.generation;
     else if (subresource !== 'status' && !jsonEqual(specOf(next), specOf(old))) m.generation = (o.generation ?? 0) + 1;
-    this.def.prepareForUpdate?.(next, old, subresource);
     return next;
   }
 

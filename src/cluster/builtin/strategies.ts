@@ -162,10 +162,48 @@ export function selectorMatches(sel: { matchLabels?: Record<string, string>; mat
   return true;
 }
 
+/**
+ * The parts of apps/v1 SetDefaults_Deployment/DaemonSet/StatefulSet that a schema `default` cannot
+ * say, because they hang on the strategy's type: a RollingUpdate strategy gets its parameters whether
+ * or not the client sent a strategy (the schema's default covers only a missing one). Run on create
+ * and on every update, as kube defaults every decoded object: a server-side apply that drops a field
+ * kube had defaulted (kubectl's client-side-to-server-side upgrade does) gets it back unchanged.
+ */
+const updateDefaults: Record<string, (s: Any) => void> = {
+  Deployment(s) {
+    const st = (s.strategy ??= {});
+    st.type ??= 'RollingUpdate';
+    if (st.type !== 'RollingUpdate') return;
+    const ru = (st.rollingUpdate ??= {});
+    ru.maxUnavailable ??= '25%';
+    ru.maxSurge ??= '25%';
+  },
+  DaemonSet(s) {
+    const st = (s.updateStrategy ??= {});
+    st.type ??= 'RollingUpdate';
+    if (st.type !== 'RollingUpdate') return;
+    const ru = (st.rollingUpdate ??= {});
+    ru.maxUnavailable ??= 1;
+    ru.maxSurge ??= 0;
+  },
+  StatefulSet(s) {
+    const st = (s.updateStrategy ??= {});
+    if (st.type == null) {
+      st.type = 'RollingUpdate';
+      st.rollingUpdate ??= {};
+    }
+    if (st.type === 'RollingUpdate' && st.rollingUpdate != null) st.rollingUpdate.partition ??= 0;
+  },
+};
+
 const workload = (kind: string): Strategy => ({
   validate: selectorRules(kind),
   prepareForCreate(o) {
     if (kind !== 'DaemonSet') spec(o).replicas ??= 1;
+    updateDefaults[kind]?.(spec(o));
+  },
+  prepareForUpdate(o, _old, subresource) {
+    if (subresource !== 'status') updateDefaults[kind]?.(spec(o));
   },
 });
 
