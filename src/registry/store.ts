@@ -36,6 +36,8 @@ import { cloneJSON, formatBytes, MAX_OBJECT_BYTES, nestingProblem } from './limi
 import { jsonPatch, mergePatch, PatchError, PatchTooLargeError } from './patch.js';
 import { strategicMergePatch } from './strategic-merge-patch.js';
 import {
+  formatLabelSelector,
+  labelSelectorFromObject,
   matchesFields,
   matchesLabels,
   parseFieldSelector,
@@ -716,7 +718,7 @@ export class ResourceStore {
   scaleOf(obj: KubeObject): KubeObject {
     const sc = this.def.scale!;
     const m = obj.metadata;
-    const selector = sc.labelSelectorPath ? valueAt(obj, sc.labelSelectorPath) : undefined;
+    const selector = sc.labelSelectorPath ? scaleSelector(valueAt(obj, sc.labelSelectorPath)) : undefined;
     return {
       apiVersion: 'autoscaling/v1',
       kind: 'Scale',
@@ -894,6 +896,22 @@ function withoutVolatile(o: KubeObject): KubeObject {
 }
 
 /** The value at a simple JSONPath such as `.spec.replicas` (what CRD scale paths are). */
+/**
+ * A Scale's status.selector: the string a CRD's labelSelectorPath names, or the metav1.LabelSelector a
+ * built-in kind's path names (spec.selector) in its string form, as kube's Deployment, ReplicaSet and
+ * StatefulSet registries write it. Nothing for anything else (a selector kube could not parse).
+ */
+function scaleSelector(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  try {
+    return formatLabelSelector(labelSelectorFromObject(v));
+  } catch (e) {
+    if (e instanceof SelectorError) return undefined;
+    throw e;
+  }
+}
+
 function valueAt(obj: unknown, path: string): unknown {
   let cur = obj;
   for (const seg of path.replace(/^\./, '').split('.')) {

@@ -365,7 +365,7 @@ function definitionOf(group: string, version: string, e: KindEntry): ResourceDef
     strategicMergePatch: true,
     ...(e.verbs ? { verbs: e.verbs } : {}),
     ...(e.nameRule ? { nameRule: e.nameRule } : {}),
-    ...(e.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } } : {}),
+    ...(e.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' } } : {}),
     schema: kindSchema(group, version, e.kind),
     printerColumns: e.columns ?? [AGE],
     validate: strategy.validate ?? (() => []),

@@ -68,3 +68,17 @@ describe('workload update strategies are defaulted as kube’s SetDefaults_* do'
     assert.deepEqual(ondelete.spec.updateStrategy, { type: 'OnDelete' });
   });
 });
+
+describe('the scale subresource of the built-in workloads', () => {
+  it('reports spec.replicas, status.replicas and the selector in its string form, as kube’s registries do', async () => {
+    const rs = stores.forKind('apps', 'v1', 'ReplicaSet');
+    await rs.create('default', workload('ReplicaSet', 'shop', { replicas: 3, selector: { matchLabels: { app: 'shop' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }] }, template: { metadata: { labels: { app: 'shop', tier: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } }), ctx());
+    const scale = (await rs.getScale('default', 'shop')) as Any;
+    assert.equal(scale.kind, 'Scale');
+    assert.deepEqual(scale.spec, { replicas: 3 });
+    assert.deepEqual(scale.status, { replicas: 0, selector: 'app=shop,tier in (api,web)' });
+    const after = (await rs.writeScale('default', 'shop', ctx(), (s) => ({ ...s, spec: { replicas: 5 } }))) as Any;
+    assert.equal(after.spec.replicas, 5);
+    assert.equal(after.status.selector, 'app=shop,tier in (api,web)');
+  });
+});

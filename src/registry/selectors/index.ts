@@ -1,6 +1,7 @@
 export { SelectorError } from './errors.js';
 export { labelValueErrors, qualifiedNameErrors } from './label-syntax.js';
 export {
+  formatLabelSelector,
   labelSelectorFromObject,
   matchesLabels,
   parseLabelSelector,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelectorError } from './errors.js';
-import { labelSelectorFromObject, matchesLabels, parseLabelSelector, type MetaLabelSelector } from './label-selector.js';
+import { formatLabelSelector, labelSelectorFromObject, matchesLabels, parseLabelSelector, type MetaLabelSelector } from './label-selector.js';
 
 const NAME_RULE =
   "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
@@ -150,12 +150,12 @@ test('matches labels like Kubernetes', () => {
 
 test('labelSelectorFromObject: null selects nothing, empty selects everything', () => {
   for (const nothing of [null, undefined]) {
-    const sel = labelSelectorFromObject(nothing);
+  const sel = labelSelectorFromObject(nothing);
     assert.equal(matchesLabels(sel, {}), false);
     assert.equal(matchesLabels(sel, { app: 'web' }), false);
   }
   for (const everything of [{}, { matchLabels: {}, matchExpressions: [] }]) {
-    const sel = labelSelectorFromObject(everything);
+  const sel = labelSelectorFromObject(everything);
     assert.equal(matchesLabels(sel, {}), true);
     assert.equal(matchesLabels(sel, { app: 'web' }), true);
   }
@@ -199,4 +199,20 @@ test('labelSelectorFromObject rejects what Kubernetes rejects', () => {
   for (const [ls, message] of cases) {
     assert.throws(() => labelSelectorFromObject(ls), (e: unknown) => e instanceof SelectorError && e.message === message, JSON.stringify(ls));
   }
+});
+
+test('formatLabelSelector writes labels.Selector’s String(): by key, values sorted, each operator as kube prints it', () => {
+  const sel = labelSelectorFromObject({
+      matchLabels: { tier: 'web', app: 'shop' },
+      matchExpressions: [
+        { key: 'env', operator: 'In', values: ['prod', 'dev'] },
+        { key: 'zone', operator: 'NotIn', values: ['b'] },
+        { key: 'canary', operator: 'DoesNotExist' },
+        { key: 'owner', operator: 'Exists' },
+      ],
+    });
+    assert.equal(formatLabelSelector(sel), 'app=shop,!canary,env in (dev,prod),owner,tier=web,zone notin (b)');
+    assert.equal(formatLabelSelector(labelSelectorFromObject({})), '');
+    assert.equal(formatLabelSelector(parseLabelSelector('a!=1,b>3')), 'a!=1,b>3');
+    for (const s of ['app=shop,env in (dev,prod)', 'x,!y']) assert.equal(formatLabelSelector(parseLabelSelector(s)), s);
 });

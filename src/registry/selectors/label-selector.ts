@@ -276,3 +276,17 @@ function requirementMatches(r: LabelRequirement, labels: Record<string, string>)
 export function matchesLabels(sel: LabelSelector, labels: Record<string, string> = {}): boolean {
   return !sel.nothing && sel.requirements.every((r) => requirementMatches(r, labels));
 }
+
+/** labels.Selector's String(): requirements by key, `k=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`; '' for none. */
+export function formatLabelSelector(sel: LabelSelector): string {
+  return sel.requirements
+    .map((r) => {
+      if (r.operator === 'exists') return r.key;
+      if (r.operator === '!') return `!${r.key}`;
+      const values = r.values.length === 1 ? r.values[0] : [...r.values].sort().join(',');
+      if (r.operator === 'in' || r.operator === 'notin') return `${r.key} ${r.operator} (${values})`;
+      const op = r.operator === 'gt' ? '>' : r.operator === 'lt' ? '<' : r.operator;
+      return `${r.key}${op}${values}`;
+    })
+    .join(',');
+}
