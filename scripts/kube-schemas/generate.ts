@@ -1,5 +1,6 @@
 /**
- * Generates src/cluster/builtin/schemas.json: the OpenAPI v2 definitions of the Kubernetes 1.32 built-in
+ * Generates src/cluster/builtin/schemas.json (and, beside it, protobuf.json: the protobuf field tables of
+ * the same definitions, from the packages' generated.proto — see ./protobuf.ts): the OpenAPI v2 definitions of the Kubernetes 1.32 built-in
  * kinds our local cluster serves, in kube-apiserver's /openapi/v2 shape and naming
  * (`io.k8s.api.apps.v1.Deployment`, `{"$ref": "#/definitions/..."}`), with descriptions and the
  * x-kubernetes-* markers, plus `default`s from ./defaults.ts.
@@ -14,9 +15,10 @@
  *   apt-get $O update; mkdir -p /tmp/k8sdeb && cd /tmp/k8sdeb && apt-get $O download golang-k8s-api-dev golang-k8s-apimachinery-dev
  *   for f in *.deb; do dpkg-deb -x $f root; done
  *
- * Usage: node --import tsx scripts/kube-schemas/generate.ts [--fetch] [--src DIR] [--out FILE]
+ * Usage: node --import tsx scripts/kube-schemas/generate.ts [--fetch] [--src DIR] [--out FILE] [--protobuf-out FILE]
  *   --src  the gocode src dir holding k8s.io/ (default /tmp/k8sdeb/root/usr/share/gocode/src)
  *   --out  where to write (default src/cluster/builtin/schemas.json)
+ *   --protobuf-out  where the protobuf field tables go (./protobuf.ts; default protobuf.json beside --out)
  *
  * The rules follow kube-openapi's openapi-gen (pkg/generators/openapi.go), which makes kube's own doc:
  *  - a field is required unless `+optional`, or its json tag has `omitempty` (and no `+required`);
@@ -42,6 +44,7 @@ import {
   type GoConst, type GoDecl, type GoMember, type GoPackage, type GoStruct, type GoType,
 } from './goparse.js';
 import { DEFAULTS } from './defaults.js';
+import { protobufMetadata } from './protobuf.js';
 
 type Schema = Record<string, unknown>;
 interface GVK { group: string; version: string; kind: string }
@@ -97,6 +100,11 @@ export function definitionName(pkg: string, name: string): string {
 }
 
 export function generate(src: string): string {
+  return generateAll(src).schemas;
+}
+
+/** schemas.json's text and protobuf.json's (see ./protobuf.ts). */
+export function generateAll(src: string): { schemas: string; protobuf: string } {
   const packages = new Map<string, GoPackage>();
   const load = (path: string): GoPackage => {
     let p = packages.get(path);
@@ -162,10 +170,12 @@ export function generate(src: string): string {
 
   // ---- definitions, built from the roots outwards
   const definitions = new Map<string, Schema>();
+  /** The Go type of each definition. */
+  const goTypes = new Map<string, { pkg: string; name: string }>();
   const queue: { pkg: string; name: string }[] = [];
   const refTo = (t: { pkg: string; name: string }): Schema => {
     const name = definitionName(t.pkg, t.name);
-    if (!definitions.has(name)) { definitions.set(name, {}); queue.push(t); }
+    if (!definitions.has(name)) { definitions.set(name, {}); queue.push(t); goTypes.set(name, t); }
     return { $ref: `#/definitions/${name}` };
   };
 
@@ -347,7 +357,9 @@ export function generate(src: string): string {
   }
 
   const names = [...definitions.keys()].sort(goLess);
-  return '{"definitions":{\n' + names.map(n => `${JSON.stringify(n)}:${JSON.stringify(definitions.get(n))}`).join(',\n') + '\n}}\n';
+  const schemas = '{"definitions":{\n' + names.map(n => `${JSON.stringify(n)}:${JSON.stringify(definitions.get(n))}`).join(',\n') + '\n}}\n';
+  const structs = names.filter(n => !(qualified(goTypes.get(n)!.pkg, goTypes.get(n)!.name) in SPECIAL)).map(n => goTypes.get(n)!);
+  return { schemas, protobuf: protobufMetadata(src, structs, { load, decl, special: Object.keys(SPECIAL) }) };
 }
 
 /**
@@ -372,8 +384,12 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (args.includes('--fetch')) fetchSources();
   const src = opt('--src') ?? DEFAULT_SRC;
   const out = opt('--out') ?? DEFAULT_OUT;
-  const text = generate(src);
+  // protobuf.json goes beside schemas.json unless told otherwise.
+  const protobufOut = opt('--protobuf-out') ?? join(dirname(out), 'protobuf.json');
+  const { schemas: text, protobuf } = generateAll(src);
   writeFileSync(out, text);
   const count = (text.match(/\n"/g) ?? []).length;
   console.log(`wrote ${out}: ${count} definitions, ${text.length} bytes`);
+  writeFileSync(protobufOut, protobuf);
+  console.log(`wrote ${protobufOut}: ${(protobuf.match(/\n"/g) ?? []).length} messages, ${protobuf.length} bytes`);
 }
