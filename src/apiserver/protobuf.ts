@@ -6,7 +6,7 @@
 // fields a schema does not name are skipped, as protobuf readers do. Responses stay JSON (clients
 // accept it beside protobuf).
 
-import { badRequest } from '../apis/meta/errors.js';
+import { badRequest, StatusError } from '../apis/meta/errors.js';
 
 /** Field number → [JSON name, 'string' | 'bool' | a nested message's schema]. */
 export interface MessageSchema {
@@ -47,7 +47,8 @@ export const envelope = (raw: Buffer, typeMeta?: { apiVersion: string; kind: str
 // ---- reading ----
 const MAX_NESTING = 32;
 
-class Reader {
+/** A cursor over one protobuf message's bytes. */
+export class Reader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
   get done() {
@@ -61,6 +62,23 @@ class Reader {
       v += (b & 0x7f) * 2 ** shift;
       if (!(b & 0x80)) return v;
     }
+  }
+  /** A varint as the full 64 bits it may carry (negative int32/int64 values take ten bytes). */
+  varint64(): bigint {
+    let v = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      if (this.pos >= this.buf.length || shift > 63n) throw new Error('truncated or overlong varint');
+      const b = this.buf[this.pos++];
+      v |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return BigInt.asUintN(64, v);
+    }
+  }
+  /** `n` bytes as they are (fixed32, fixed64, double, float). */
+  fixed(n: 4 | 8): Buffer {
+    if (this.pos + n > this.buf.length) throw new Error('a field runs past the end of the message');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
   }
   bytes(): Buffer {
     const n = this.varint();
@@ -99,7 +117,7 @@ function decodeMessage(buf: Buffer, schema: MessageSchema, depth = 0): Record<st
       value = r.varint() !== 0;
     } else if (type === 'int64') {
       if (wire !== 0) throw new Error(`field ${name} has wire type ${wire}, not a varint`);
-      value = r.varint();
+      value = Number(BigInt.asIntN(64, r.varint64()));
     } else {
       if (wire !== 2) throw new Error(`field ${name} has wire type ${wire}, not length-delimited`);
       const bytes = r.bytes();
@@ -122,6 +140,14 @@ const UNKNOWN: MessageSchema = { 1: ['typeMeta', { 1: ['apiVersion', 'string'], 
 
 /** The object of a protobuf body, decoded with `schema`, with apiVersion and kind from the envelope. */
 export function decodeProtobufObject(body: Buffer, schema: MessageSchema): Record<string, unknown> {
+  return decodeEnvelope(body, (raw) => decodeMessage(raw, schema));
+}
+
+/**
+ * Opens a protobuf body's envelope and decodes the object's message inside with `decode`, adding the
+ * envelope's apiVersion and kind; whatever the decoder throws (bar a StatusError) is a 400.
+ */
+export function decodeEnvelope(body: Buffer, decode: (raw: Buffer) => Record<string, unknown>): Record<string, unknown> {
   if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) throw badRequest('the protobuf body does not start with the Kubernetes magic number');
   try {
     const envelope = new Reader(body.subarray(MAGIC.length));
@@ -140,8 +166,9 @@ export function decodeProtobufObject(body: Buffer, schema: MessageSchema): Recor
     const meta = decodeMessage(Buffer.concat(rest), UNKNOWN);
     if (meta.contentEncoding) throw new Error(`content encoding ${String(meta.contentEncoding)} is not supported`);
     const typeMeta = (meta.typeMeta ?? {}) as Record<string, unknown>;
-    return { ...(typeMeta.apiVersion ? { apiVersion: typeMeta.apiVersion } : {}), ...(typeMeta.kind ? { kind: typeMeta.kind } : {}), ...decodeMessage(raw ?? Buffer.alloc(0), schema) };
+    return { ...(typeMeta.apiVersion ? { apiVersion: typeMeta.apiVersion } : {}), ...(typeMeta.kind ? { kind: typeMeta.kind } : {}), ...decode(raw ?? Buffer.alloc(0)) };
   } catch (e) {
+    if (e instanceof StatusError) throw e;
     throw badRequest(`the protobuf body is not valid: ${(e as Error).message}`);
   }
 }
