@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import yaml from 'js-yaml';
 import { MANAGED_FIELDS_EXTRA_DEPTH, MAX_NESTING_DEPTH, nestingProblem } from '../registry/limits.js';
 import { badRequest, StatusError, tooLarge, unsupportedMediaType } from '../apis/meta/errors.js';
+import { decodeBuiltinProtobuf, hasProtobufMessage } from './protobuf-objects.js';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -27,12 +28,20 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 export const mediaType = (contentType: string | undefined) => (contentType ?? '').split(';')[0].trim().toLowerCase();
 
-/** Decodes a create/update body: JSON, or YAML (kube accepts both). */
-export function decodeObjectBody(buf: Buffer, contentType: string | undefined): unknown {
+export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+
+/**
+ * Decodes a create/update body: JSON, or YAML (kube accepts both), or Kubernetes protobuf for a built-in
+ * kind (`definition`, its kube definition name, has a generated protobuf message: protobuf-objects.ts).
+ * Protobuf of any other kind (custom resources, gitops.toolkit kinds) is a 415, as kube answers for CRs.
+ */
+export function decodeObjectBody(buf: Buffer, contentType: string | undefined, definition?: string): unknown {
   const type = mediaType(contentType);
   if (type === 'application/json' || type === '') return parseJSON(buf);
   if (type === 'application/yaml') return parseYAML(buf);
-  throw unsupportedMediaType(type, ['application/json', 'application/yaml']);
+  const protobuf = hasProtobufMessage(definition);
+  if (type === PROTOBUF && protobuf) return checkNesting(decodeBuiltinProtobuf(buf, definition));
+  throw unsupportedMediaType(type, ['application/json', 'application/yaml', ...(protobuf ? [PROTOBUF] : [])]);
 }
 
 export function parseJSON(buf: Buffer): unknown {

@@ -35,18 +35,12 @@ export async function serviceAccountKey(certDir: string): Promise<KeyObject> {
   return privateKey;
 }
 
-/** authentication.k8s.io/v1 TokenRequest as protobuf carries it: spec 2 → audiences 1, expirationSeconds 4, boundObjectRef 3. */
-const TOKEN_REQUEST_PROTOBUF = {
-  1: ['metadata', { 1: ['name', 'string'], 3: ['namespace', 'string'] }],
-  2: ['spec', { 1: ['audiences', 'string', 'repeated'], 4: ['expirationSeconds', 'int64'], 3: ['boundObjectRef', { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] }] }],
-};
-
 /** The `token` subresource of serviceaccounts. */
 export function tokenSubresource(stores: ResourceStores, key: KeyObject): SubresourceAction {
   return {
     name: 'token',
     kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' },
-    protobuf: TOKEN_REQUEST_PROTOBUF,
+    // A protobuf TokenRequest (kubectl create token) is read by the generated authentication.k8s.io/v1 message.
     async create(namespace, name, body) {
       const sa = await stores.get('', 'v1', 'serviceaccounts')!.get(namespace, name);
       const spec = (body.spec ?? {}) as { audiences?: unknown; expirationSeconds?: unknown; boundObjectRef?: unknown };

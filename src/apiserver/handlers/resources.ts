@@ -4,14 +4,17 @@
 import type { Request, Response } from 'express';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../apis/meta/types.js';
+import type { SubresourceAction } from '../../apis/meta/resource.js';
 import type { AdmissionChain } from '../../admission/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore, WatchEventOut, WriteContext } from '../../registry/store.js';
 import { applyPatchDocument, checkURLName, checkURLNamespace } from '../../registry/store.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
-import { decodeObjectBody, mediaType, parseJSON, parseYAML, readBody } from '../body.js';
+import { decodeObjectBody, mediaType, parseJSON, parseYAML, PROTOBUF, readBody } from '../body.js';
 import { decodeProtobufObject, type MessageSchema } from '../protobuf.js';
+import { hasProtobufMessage } from '../protobuf-objects.js';
+import { definitionNameOf, kindSchema } from '../../cluster/builtin/schemas.js';
 import { duplicateFields } from '../duplicate-fields.js';
 import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../../apis/meta/errors.js';
 import { negotiateObject, SERVED_OBJECT_TYPES, type ObjectOutput } from '../negotiation.js';
@@ -67,7 +70,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
     if (action) {
       if (info.verb !== 'create' || name === undefined) throw methodNotAllowed(req.method, info.path);
       const raw = await readBody(req, o.maxBodyBytes);
-      const body = mediaType(req.headers['content-type']) === 'application/vnd.kubernetes.protobuf' ? decodeProtobufObject(raw, (action.protobuf ?? {}) as MessageSchema) : decodeObjectBody(raw, req.headers['content-type']);
+      const body = decodeActionBody(raw, req.headers['content-type'], action);
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
       const out = await action.create(ns!, name, body as Record<string, unknown>, { user: req.user, dryRun: query.getAll('dryRun').includes('All') });
       res.status(201).setHeader('Content-Type', 'application/json');
@@ -96,7 +99,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         if (name !== undefined || ns === undefined) throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, false);
         const ctx = writeContext(req, query, o.admission);
-        const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
+        const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx, definitionOf(store));
         const obj = await store.create(ns, body, ctx);
         return sendWritten(res, 201, store, obj, out, query, ctx.warnings, o.log);
       }
@@ -104,7 +107,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         if (name === undefined || sub === 'artifact') throw methodNotAllowed(req.method, info.path);
         const out = negotiate(req, false);
         const ctx = writeContext(req, query, o.admission);
-        const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx);
+        const body = decodeBody(await readBody(req, o.maxBodyBytes), req.headers['content-type'], ctx, definitionOf(store));
         const obj = await store.update(ns!, name, body, ctx, sub === 'status' ? 'status' : undefined);
         return sendWritten(res, 200, store, obj, out, query, ctx.warnings, o.log);
       }
@@ -156,7 +159,7 @@ async function serveScale(req: Request, res: Response, store: ResourceStore, ns:
   const raw = await readBody(req, o.maxBodyBytes);
   let scale: KubeObject;
   if (verb === 'update') {
-    const body = decodeBody(raw, req.headers['content-type'], ctx);
+    const body = decodeBody(raw, req.headers['content-type'], ctx, 'io.k8s.api.autoscaling.v1.Scale');
     scale = await store.writeScale(ns, name, ctx, () => body);
   } else {
     const type = PATCH_TYPES[mediaType(req.headers['content-type'])];
@@ -171,11 +174,31 @@ async function serveScale(req: Request, res: Response, store: ResourceStore, ns:
   });
 }
 
-/** Decodes a create/update body; for JSON also notes repeated keys, which fieldValidation judges. */
-function decodeBody(raw: Buffer, contentType: string | undefined, ctx: WriteContext): unknown {
-  const body = decodeObjectBody(raw, contentType);
-  if (ctx.fieldValidation !== 'Ignore' && mediaType(contentType) !== 'application/yaml') ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
+/**
+ * Decodes a create/update body; for JSON also notes repeated keys, which fieldValidation judges.
+ * `definition`: the kube definition name of the body's kind, which lets a built-in kind come as protobuf.
+ */
+function decodeBody(raw: Buffer, contentType: string | undefined, ctx: WriteContext, definition?: string): unknown {
+  const body = decodeObjectBody(raw, contentType, definition);
+  const type = mediaType(contentType);
+  if (ctx.fieldValidation !== 'Ignore' && type !== 'application/yaml' && type !== PROTOBUF) ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
   return body;
+}
+
+/** The kube definition name of a store's kind (`io.k8s.api.core.v1.ConfigMap`): built-in kinds only. */
+const definitionOf = (store: ResourceStore): string | undefined => definitionNameOf(store.def.schema);
+
+/** A subresource action's body: protobuf by the generated message of its kind when there is one, else by its own field map. */
+function decodeActionBody(raw: Buffer, contentType: string | undefined, action: SubresourceAction): unknown {
+  if (mediaType(contentType) !== PROTOBUF) return decodeObjectBody(raw, contentType);
+  let definition: string | undefined;
+  try {
+    definition = definitionNameOf(kindSchema(action.kind.group, action.kind.version, action.kind.kind));
+  } catch {
+    definition = undefined; // not a built-in kind
+  }
+  if (hasProtobufMessage(definition)) return decodeObjectBody(raw, contentType, definition);
+  return decodeProtobufObject(raw, (action.protobuf ?? {}) as MessageSchema);
 }
 
 function negotiate(req: Request, isList: boolean): ObjectOutput {
