@@ -207,6 +207,19 @@ const workload = (kind: string): Strategy => ({
   },
 });
 
+/**
+ * apps/v1 Deployment (pkg/registry/apps/deployment/strategy.go): PrepareForCreate resets the status to
+ * apps.DeploymentStatus{}, which kube writes as `{}` (every field omitempty, the struct never omitted).
+ */
+const deploymentWorkload = workload('Deployment');
+const deployment: Strategy = {
+  ...deploymentWorkload,
+  prepareForCreate(o) {
+    deploymentWorkload.prepareForCreate!(o);
+    (o as Any).status = {};
+  },
+};
+
 /** batch/v1 Job: the selector and the template's labels are generated from the Job's uid, as kube does unless manualSelector. */
 const job: Strategy = {
   prepareForCreate(o) {
@@ -270,7 +283,7 @@ export const strategies: Record<string, Strategy> = {
   '/Secret': { ...secret, validate: (o, old) => [...secret.validate!(o, old), ...configMapLike.validate!(o, old)] },
   '/ConfigMap': configMapLike,
   '/Pod': pod,
-  'apps/Deployment': workload('Deployment'),
+  'apps/Deployment': deployment,
   'apps/StatefulSet': workload('StatefulSet'),
   'apps/DaemonSet': workload('DaemonSet'),
   'apps/ReplicaSet': workload('ReplicaSet'),
