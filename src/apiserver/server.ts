@@ -24,6 +24,24 @@ import { negotiateDiscovery, parseMediaRanges, SERVED_DISCOVERY_TYPES } from './
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
 
+/**
+ * The local cluster's aggregation layer (src/cluster/aggregator/): unset, the server serves only its
+ * own resources, exactly as before. Set, `handle` runs after authentication, authorization and the
+ * in-flight limits (proxying the group versions other servers serve, calling `next` for the rest),
+ * and discovery and the OpenAPI v3 index are the hooks' merges of the local documents.
+ */
+export interface AggregatorHooks {
+  handle(req: Request, res: Response, next: NextFunction): void;
+  /** Legacy /apis. */
+  groupList(local: { group: string; version: string }[]): object;
+  /** Aggregated /apis (v2 and v2beta1 share the shape). */
+  aggregatedDiscovery(localDoc: ReturnType<typeof aggregatedDiscovery>, local: { group: string; version: string }[]): object;
+  /** /openapi/v3. */
+  openAPIv3Index(localIndex: { paths: Record<string, unknown> }): object;
+  /** Changes whenever a merged document would: rendered documents are reused until it does. */
+  readonly generation: number;
+}
+
 export interface HealthCheck {
   name: string;
   check(): Promise<void>; // throws when unhealthy
@@ -53,6 +71,7 @@ export interface ApiServerOptions {
   /** Prometheus metrics, served at /metrics (authenticated like every other path). */
   metrics?: Metrics;
   version?: { gitVersion: string };
+  aggregator?: AggregatorHooks;
 }
 
 export interface ApiServer {
@@ -60,6 +79,8 @@ export interface ApiServer {
   /** Swaps serving certificate and/or client CAs for new connections, without a restart. */
   setTLS(tls: Partial<ApiServerOptions['tls']>): void;
   stores: ResourceStores;
+  /** The group versions served here now: the stores' and the reviews'. */
+  groupVersions(): { group: string; version: string }[];
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -87,6 +108,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const publish = () => {
     const defs = stores.defs;
     const gvs = groupVersionsOf([...defs, ...[...reviews.values()].map((r) => r.def)]);
+    // With an aggregator, /openapi/v2 stays this server's own: the aggregated servers' Swagger 2
+    // documents are not merged in (kubectl 1.32 explains and validates from /openapi/v3, which is).
     const v2doc = openAPIv2(defs);
     const v3docs = new Map(
       groupVersionsOf(defs).map((gv) => {
@@ -94,14 +117,19 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         return [openAPIv3Path(gv), { body, hash: hashOf(body) }];
       }),
     );
+    const v3indexDoc = openAPIv3Index([...v3docs].map(([path, d]) => ({ path, hash: d.hash }))) as { paths: Record<string, unknown> };
+    const apisV2 = aggregatedDiscovery(gvs, 'v2');
+    const apisV2beta1 = aggregatedDiscovery(gvs, 'v2beta1');
     return {
       gvs,
+      apisDocs: { v2: apisV2, v2beta1: apisV2beta1 },
+      v3indexDoc,
       v2: JSON.stringify(v2doc),
       v2protobuf: openAPIv2Protobuf(v2doc),
       v3docs,
-      v3index: JSON.stringify(openAPIv3Index([...v3docs].map(([path, d]) => ({ path, hash: d.hash })))),
+      v3index: JSON.stringify(v3indexDoc),
       discovery: {
-        apis: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2')), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1')) },
+        apis: { v2: JSON.stringify(apisV2), v2beta1: JSON.stringify(apisV2beta1) },
         api: { v2: JSON.stringify(aggregatedDiscovery(gvs, 'v2', true)), v2beta1: JSON.stringify(aggregatedDiscovery(gvs, 'v2beta1', true)) },
       },
       resourceLists: new Map(gvs.map((gv) => [`${gv.group}/${gv.version}`, JSON.stringify(apiResourceList(gv))])),
@@ -109,6 +137,19 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   };
   let docs = publish();
   stores.onChange(() => (docs = publish()));
+  const localGVs = () => docs.gvs.map((gv) => ({ group: gv.group, version: gv.version }));
+  // Merged documents, rendered again only when the local ones or the aggregator's state changed.
+  const rendered = new Map<string, { docs: typeof docs; generation: number; body: string }>();
+  const merged = (key: string, render: () => object): string => {
+    const agg = o.aggregator!;
+    const hit = rendered.get(key);
+    if (hit && hit.docs === docs && hit.generation === agg.generation) return hit.body;
+    const body = JSON.stringify(render());
+    rendered.set(key, { docs, generation: agg.generation, body });
+    return body;
+  };
+  const aggregatedApis = (version: 'v2' | 'v2beta1') =>
+    o.aggregator ? merged(`apis-${version}`, () => o.aggregator!.aggregatedDiscovery(docs.apisDocs[version], localGVs())) : docs.discovery.apis[version];
   const version = {
     major: '1',
     minor: '32',
@@ -169,6 +210,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   });
 
   if (o.maxInflight) app.use(maxInflight(o.maxInflight));
+  if (o.aggregator) app.use(o.aggregator.handle);
 
   const sendJSON = (res: Response, body: string, contentType = 'application/json', code = 200) => {
     res.status(code).setHeader('Content-Type', contentType);
@@ -181,7 +223,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     const out = negotiateDiscovery(req.headers.accept);
     if (!out) throw notAcceptable(SERVED_DISCOVERY_TYPES);
     if (out.as === 'legacy') return sendJSON(res, JSON.stringify(legacy()));
-    const body = docs.discovery[which][out.version];
+    const body = which === 'apis' ? aggregatedApis(out.version) : docs.discovery[which][out.version];
     const etag = etagOf(body);
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) {
@@ -195,7 +237,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const legacyOnly = (req: Request) => {
     if (negotiateDiscovery(req.headers.accept)?.as !== 'legacy') throw notAcceptable(['application/json']);
   };
-  app.get('/apis', discoveryRoot('apis', () => apiGroupList(docs.gvs)));
+  app.get('/apis', discoveryRoot('apis', () => (o.aggregator ? o.aggregator.groupList(localGVs()) : apiGroupList(docs.gvs))));
   app.get('/api', discoveryRoot('api', () => apiVersions(docs.gvs)));
   app.get('/apis/:group', (req, res) => {
     legacyOnly(req);
@@ -234,7 +276,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     res.status(200).setHeader('Content-Type', 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
     res.end(docs.v2protobuf);
   });
-  app.get('/openapi/v3', (_req, res) => sendJSON(res, docs.v3index));
+  app.get('/openapi/v3', (_req, res) => sendJSON(res, o.aggregator ? merged('openapi-v3', () => o.aggregator!.openAPIv3Index(docs.v3indexDoc)) : docs.v3index));
   app.get('/openapi/v3/*path', (req, res) => {
     const doc = docs.v3docs.get((req.params.path as unknown as string[]).join('/'));
     if (!doc) throw notServed();
@@ -349,6 +391,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.clientCA, minVersion: 'TLSv1.2' });
     },
     stores,
+    groupVersions: localGVs,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

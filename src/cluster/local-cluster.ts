@@ -3,7 +3,8 @@
 // any CRD's kinds, on SQLite, with client-certificate and ServiceAccount-token authentication, RBAC
 // from its own objects, admission (namespace lifecycle, webhooks), and only the controllers an API
 // needs to keep its promises: garbage collection, namespace deletion and CRD serving. Nothing runs:
-// Pods are stored and stay Pending.
+// Pods are stored and stay Pending. Its aggregation layer (./aggregator/) proxies the group versions
+// APIServices hand to other servers, with front-proxy certificates from its own front-proxy CA.
 
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -26,6 +27,11 @@ import { CRDController } from './crd-controller.js';
 import { LocalKubeReader } from './local-reader.js';
 import { NamespaceController } from './namespace-controller.js';
 import { ClusterRBACAuthorizer } from './rbac-authorizer.js';
+import { Aggregator } from './aggregator/aggregator.js';
+import { apiServiceName } from './aggregator/apiservices.js';
+import { AuthenticationConfigMapPublisher, authenticationConfigMapData } from './aggregator/authentication-configmap.js';
+import { endpointURL, ServiceEndpoints } from './aggregator/endpoints.js';
+import { ensureFrontProxyCerts, type FrontProxyCerts } from './aggregator/front-proxy.js';
 import { serviceAccountAuthenticator, serviceAccountKey, tokenSubresource } from './service-account-tokens.js';
 import { WorkloadSimulator } from './workloads.js';
 
@@ -46,6 +52,8 @@ export interface LocalClusterOptions {
   watchBookmarkIntervalMs?: number;
   /** --simulate-workloads: workloads marked rolled out (Jobs complete) after delayMs; off when unset. */
   workloads?: { delayMs: number };
+  /** How often remote APIServices are checked for availability (besides on every change); 30 s by default. */
+  availabilityIntervalMs?: number;
 }
 
 export interface LocalCluster {
@@ -57,6 +65,11 @@ export interface LocalCluster {
   certs: StandaloneCerts;
   stores: ResourceStores;
   api: ApiServer;
+  /** The front-proxy CA (requestheader-client-ca-file) and the aggregator's client certificate. */
+  frontProxy: FrontProxyCerts;
+  aggregator: Aggregator;
+  /** Service → EndpointSlice resolution, shared by the aggregator and the webhooks. */
+  endpoints: ServiceEndpoints;
   close(): Promise<void>;
 }
 
@@ -71,6 +84,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   await mkdir(certDir, { recursive: true, mode: 0o700 });
   const prepared = await prepareStandaloneCerts(certDir, { bindAddress: o.bindAddress, names: { ca: 'local-cluster-ca', serving: 'kube-apiserver', cluster: 'local-cluster' } });
   const saKey = await serviceAccountKey(certDir);
+  const frontProxy = await ensureFrontProxyCerts(certDir);
 
   const storage: SqliteStorage = openSqliteStorage({
     path: join(dataDir, 'cluster.db'),
@@ -89,14 +103,33 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   const tokens: TokenAuthenticator[] = [serviceAccountAuthenticator(stores, saKey)];
   if (o.tokenAuthFile) tokens.unshift(await TokenFileAuthenticator.load(resolve(o.tokenAuthFile), log));
   const authenticator = new AuthenticationChain({ config: () => ({ clientCA }), tokens, anonymous: o.anonymousAuth ?? false, log });
-  const admission: Admission = readerAdmission(new LocalKubeReader(stores), { plugins: ['NamespaceLifecycle', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook'], log: log.child({ component: 'admission' }) });
+  // Webhooks with clientConfig.service are reached as the aggregator reaches its backends: through the
+  // Service's EndpointSlices (there is no cluster DNS or kube-proxy here).
+  const endpoints = new ServiceEndpoints(stores, log.child({ component: 'endpoints' }));
+  const admission: Admission = readerAdmission(new LocalKubeReader(stores), {
+    plugins: ['NamespaceLifecycle', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook'],
+    resolveService: (svc) => endpointURL(endpoints.resolve(svc.namespace, svc.name, svc.port)),
+    log: log.child({ component: 'admission' }),
+  });
+  const builtin = new Set<string>();
+  let api: ApiServer | undefined;
+  const aggregator = new Aggregator({
+    stores,
+    endpoints,
+    frontProxy,
+    localGroupVersions: () => api?.groupVersions() ?? [],
+    builtin,
+    log: log.child({ component: 'aggregator' }),
+    availabilityIntervalMs: o.availabilityIntervalMs,
+  });
+  const authConfigMap = new AuthenticationConfigMapPublisher(stores, authenticationConfigMapData(prepared.caCert, frontProxy.ca.cert), log.child({ component: 'authentication-configmap' }));
 
   const gc = new GarbageCollector(stores, log.child({ component: 'garbage-collector' }));
   const namespaces = new NamespaceController(stores, log.child({ component: 'namespace-controller' }));
   const crds = new CRDController(stores, log.child({ component: 'crd-controller' }));
   const workloads = o.workloads ? new WorkloadSimulator(stores, log.child({ component: 'workload-simulator' }), o.workloads) : undefined;
 
-  const api = createApiServer({
+  api = createApiServer({
     stores,
     tls: { key: prepared.servingKey, cert: prepared.servingCert, clientCA: prepared.caCert },
     authenticators: [authenticator],
@@ -114,6 +147,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     requestTimeoutMs: o.requestTimeoutMs ?? 60_000,
     maxInflight: o.maxInflight,
     version: { gitVersion: LOCAL_CLUSTER_VERSION },
+    aggregator,
     readyChecks: [
       { name: 'storage', check: async () => void (await storage.currentRevision()) },
       {
@@ -126,18 +160,24 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   });
 
   // Everything that decides requests is ready before the port is: RBAC, CRDs served, the bootstrap objects.
+  for (const gv of api.groupVersions()) builtin.add(apiServiceName(gv.group, gv.version));
+
   await rbac.start();
   await crds.start();
+  await endpoints.start();
   const address = await api.listen(o.securePort, o.bindAddress);
   let certs: StandaloneCerts;
   try {
     certs = await writeStandaloneCerts(prepared, { bindAddress: o.bindAddress, port: address.port });
     await bootstrapCluster(stores, { apiServerPort: address.port });
+    await authConfigMap.start();
+    await aggregator.start();
     admission.start();
     await gc.start();
     await namespaces.start();
     workloads?.start();
   } catch (e) {
+    await Promise.all([aggregator.stop(), authConfigMap.stop(), endpoints.stop()]);
     await api.close();
     await storage.close();
     throw e;
@@ -154,9 +194,12 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     certs,
     stores,
     api,
+    frontProxy,
+    aggregator,
+    endpoints,
     close: () =>
       (closed ??= (async () => {
-        await Promise.all([gc.stop(), namespaces.stop(), crds.stop(), rbac.stop(), admission.stop(), workloads?.stop()]);
+        await Promise.all([gc.stop(), namespaces.stop(), crds.stop(), rbac.stop(), admission.stop(), workloads?.stop(), aggregator.stop(), authConfigMap.stop(), endpoints.stop()]);
         await api.close();
         await storage.close();
       })()),
