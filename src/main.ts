@@ -1,7 +1,7 @@
 // gitops-toolkit: options → storage → certificates → API server → controllers; graceful stop on
 // SIGTERM/SIGINT.
 
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { resources } from './apis/v1/index.js';
@@ -12,7 +12,12 @@ import { createApiServer } from './apiserver/server.js';
 import { ArtifactStore, ownerKey } from './artifacts/store.js';
 import { ADMISSION_PLUGINS, clusterAdmission, type AdmissionPlugin } from './admission/chain.js';
 import { AuthenticationChain } from './auth/authn/chain.js';
-import { AuthenticationConfigSource } from './auth/authn/cluster-config.js';
+import { AuthenticationConfigSource, type AuthenticationConfig } from './auth/authn/cluster-config.js';
+import type { RequestHeaderConfig } from './auth/authn/requestheader.js';
+import { CABundle } from './auth/authn/x509.js';
+import { startLocalCluster, type LocalCluster } from './cluster/local-cluster.js';
+import { GITOPS_SERVICE, GITOPS_SERVICE_DNS_NAME, LocalSecretReader, registerAggregatedServer } from './cluster/embedded.js';
+import { FRONT_PROXY_CLIENT_CN } from './cluster/aggregator/front-proxy.js';
 import { trustedClientCAs } from './auth/authn/tls.js';
 import { TokenFileAuthenticator } from './auth/authn/token-file.js';
 import { TokenReviewAuthenticator } from './auth/authn/token-review.js';
@@ -59,18 +64,32 @@ async function main(): Promise<void> {
   // Given a serving certificate (in a cluster), nothing is generated and --cert-dir is not written:
   // it may be read-only there. Standalone, the CA, serving and admin certificates are made on first start.
   const servingFiles = options.tlsCertFile ? { certFile: resolve(options.tlsCertFile), keyFile: resolve(options.tlsPrivateKeyFile) } : undefined;
-  // Written only once the port is ours (below): a second instance that cannot bind leaves a running
-  // one's certificates and kubeconfig as they are.
-  const prepared = servingFiles ? undefined : await prepareStandaloneCerts(certDir, { bindAddress: options.bindAddress });
-  let certs: StandaloneCerts | undefined = prepared;
-
   // The host cluster, when there is one: Secrets, TokenReview, SubjectAccessReview, the
   // authentication ConfigMap and admission all talk to it.
   const kc = hostCluster(options.kubeconfig);
   if (kc) log.info('using the host cluster', { server: kc.getCurrentCluster()?.server });
+  // Without one, an embedded local cluster (started once our port is ours, below) aggregates this API.
+  const embedded = !kc && options.localCluster;
+
+  // Written only once the port is ours (below): a second instance that cannot bind leaves a running
+  // one's certificates and kubeconfig as they are. Embedded, the serving certificate also names the
+  // Service the cluster's aggregator verifies it as.
+  const prepared = servingFiles ? undefined : await prepareStandaloneCerts(certDir, { bindAddress: options.bindAddress, extraDNSNames: embedded ? [GITOPS_SERVICE_DNS_NAME] : [] });
+  let certs: StandaloneCerts | undefined = prepared;
+
   const authn = await AuthenticationConfigSource.start({ flags: options, kubeConfig: kc, standaloneClientCA: certs?.caCert, log: log.child({ component: 'authn' }) });
+  // Embedded, the local cluster's front proxy is believed as kube-apiserver's would be (unless
+  // --requestheader-client-ca-file names another): set once the cluster has made its front-proxy CA.
+  let embeddedFrontProxy: RequestHeaderConfig | undefined;
+  let authConfig: { from?: AuthenticationConfig; merged?: AuthenticationConfig } = {};
+  const currentAuthn = (): AuthenticationConfig => {
+    const c = authn.current();
+    if (!embeddedFrontProxy || c.requestHeader) return c;
+    if (authConfig.from !== c) authConfig = { from: c, merged: { ...c, requestHeader: embeddedFrontProxy } };
+    return authConfig.merged!;
+  };
   const authenticator = new AuthenticationChain({
-    config: () => authn.current(),
+    config: currentAuthn,
     tokens: [
       ...(options.tokenAuthFile ? [await TokenFileAuthenticator.load(resolve(options.tokenAuthFile), log)] : []),
       ...(kc ? [new TokenReviewAuthenticator(kc, { cacheTTLMs: options.authenticationTokenWebhookCacheTTLMs })] : []),
@@ -114,7 +133,7 @@ async function main(): Promise<void> {
       },
     ],
   });
-  authn.onChange((c) => api.setTLS({ clientCA: trustedClientCAs(c) ?? '' }));
+  authn.onChange(() => api.setTLS({ clientCA: trustedClientCAs(currentAuthn()) ?? '' }));
   const address = await api.listen(options.securePort, options.bindAddress);
   if (servingFiles) {
     watchKeyPair(
@@ -132,12 +151,68 @@ async function main(): Promise<void> {
     if (certs.generated.length) log.info('generated certificates', { dir: certDir, generated: certs.generated });
   }
 
+  // The embedded local cluster, once the server holds its port (so a second instance that cannot bind
+  // touches neither). Decided here: it is the host cluster for Secrets (spec.secretRef, unless
+  // --secrets-dir is given) and for events, which the Kustomization work will apply to as well; but
+  // not for this server's own authentication, authorization or admission — the direct kubeconfig
+  // (certs/kubeconfig) works exactly as standalone. Requests through the cluster's aggregator were
+  // already authenticated and authorized by the cluster (its RBAC); here they are authenticated by the
+  // front-proxy certificate and authorized by --authorization-mode like any other.
+  let local: LocalCluster | undefined;
+  let localKubeconfig: string | undefined;
+  if (embedded) {
+    try {
+      local = await startLocalCluster({
+        securePort: options.localClusterPort,
+        bindAddress: options.bindAddress,
+        dataDir: join(dataDir, 'local-cluster'),
+        certDir: join(certDir, 'local-cluster'),
+        log: log.child({ component: 'local-cluster' }),
+      });
+    } catch (e) {
+      await api.close();
+      throw new Error(`starting the embedded local cluster on port ${options.localClusterPort}: ${(e as Error).message} (choose another --local-cluster-port, or --local-cluster=false)`);
+    }
+    embeddedFrontProxy = {
+      ca: new CABundle(local.frontProxy.ca.cert),
+      allowedNames: [FRONT_PROXY_CLIENT_CN],
+      usernameHeaders: ['X-Remote-User'],
+      uidHeaders: [],
+      groupHeaders: ['X-Remote-Group'],
+      extraHeaderPrefixes: ['X-Remote-Extra-'],
+    };
+    api.setTLS({ clientCA: trustedClientCAs(currentAuthn()) ?? '' });
+    await registerAggregatedServer(local.stores, {
+      group: GROUP,
+      version: VERSION,
+      ...GITOPS_SERVICE,
+      service: GITOPS_SERVICE.name,
+      host: address.address,
+      port: address.port,
+      // With --tls-cert-file, that file must hold the chain up to its CA for the aggregator to verify it.
+      caBundle: certs?.caCert ?? serving.cert,
+      // As apiservice/apiservice.yaml registers it in a real cluster.
+      groupPriorityMinimum: 1000,
+      versionPriority: 15,
+    });
+    // The kubeconfig printed below works at once: the first availability check has passed (or failed, logged).
+    if (!(await local.aggregator.waitAvailable(`${VERSION}.${GROUP}`, 10_000))) log.warn('APIService v1.gitops.toolkit is not available yet', { condition: local.aggregator.availability(`${VERSION}.${GROUP}`) });
+    localKubeconfig = join(certDir, 'local-cluster.kubeconfig');
+    await copyFile(local.kubeconfigPath, localKubeconfig);
+  }
+
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
   // Builds mostly wait on the network and the disk, so the pool matches --concurrent rather than the cores.
   const pool = new WorkerPool(options.concurrent);
-  const events = kc ? new ClusterEventRecorder(kc, log) : noEvents;
-  const secrets: SecretReader = kc ? new ClusterSecretReader(kc) : options.secretsDir ? new DirectorySecretReader(resolve(options.secretsDir)) : noSecrets;
+  const events = kc ? new ClusterEventRecorder(kc, log) : local ? new ClusterEventRecorder(kubeConfigFile(local.kubeconfigPath), log) : noEvents;
+  const secrets: SecretReader = kc
+    ? new ClusterSecretReader(kc)
+    : options.secretsDir
+      ? new DirectorySecretReader(resolve(options.secretsDir))
+      : local
+        ? new LocalSecretReader(local.stores)
+        : noSecrets;
   const controllers = [
     enabled(options.controllers, 'gitrepository') &&
     new Controller({
@@ -187,6 +262,12 @@ async function main(): Promise<void> {
     process.stdout.write(`kubeconfig: ${certs.kubeconfigPath}\n`);
     process.stdout.write(`try: kubectl --kubeconfig ${certs.kubeconfigPath} api-resources --api-group=gitops.toolkit\n`);
   }
+  if (local && localKubeconfig) {
+    log.info('embedded local cluster serving', { url: local.url, kubeconfig: localKubeconfig });
+    process.stdout.write(`local cluster (Kubernetes API only: no Pods run) serving on ${local.url}, aggregating gitops.toolkit/v1\n`);
+    process.stdout.write(`local-cluster kubeconfig: ${localKubeconfig}\n`);
+    process.stdout.write(`try: kubectl --kubeconfig ${localKubeconfig} get ns,deploy,cm,gitrepositories,kustomizations -A\n`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -196,6 +277,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000).unref();
     await Promise.all([...controllers.map((c) => c.stop()), gc.stop()]);
     await api.close();
+    await local?.close();
     await admission?.stop();
     authn.stop();
     await pool.close();
@@ -211,6 +293,12 @@ async function main(): Promise<void> {
 function enabled(list: string[], name: string): boolean {
   if (list.includes(`-${name}`)) return false;
   return list.includes(name) || list.includes('*');
+}
+
+function kubeConfigFile(path: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
 }
 
 /** The host cluster: --kubeconfig, or the in-cluster config in a pod; none standalone. */

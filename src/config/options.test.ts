@@ -42,6 +42,8 @@ const DEFAULTS: Options = {
   authorizationWebhookCacheTTLMs: 10_000,
   enableAdmissionPlugins: [],
   disableAdmissionPlugins: [],
+  localCluster: true,
+  localClusterPort: 6443,
   help: false,
 };
 
@@ -93,6 +95,8 @@ test('every flag in both spellings', () => {
     '--authorization-webhook-cache-ttl=30s',
     '--enable-admission-plugins=NamespaceLifecycle',
     '--disable-admission-plugins=ValidatingAdmissionWebhook',
+    '--local-cluster=false',
+    '--local-cluster-port', '0',
   ];
   assert.deepEqual(parseOptions(argv, {}), {
     securePort: 0,
@@ -134,6 +138,8 @@ test('every flag in both spellings', () => {
     authorizationWebhookCacheTTLMs: 30_000,
     enableAdmissionPlugins: ['NamespaceLifecycle'],
     disableAdmissionPlugins: ['ValidatingAdmissionWebhook'],
+    localCluster: false,
+    localClusterPort: 0,
     help: false,
   });
 });
@@ -283,6 +289,8 @@ test('usage lists every flag with its description, default and environment varia
     ['--enable-admission-plugins names', 'default ', 'GITOPS_ENABLE_ADMISSION_PLUGINS'],
     ['--disable-admission-plugins names', 'default ', 'GITOPS_DISABLE_ADMISSION_PLUGINS'],
     ['--artifact-base-url string', 'default ', 'GITOPS_ARTIFACT_BASE_URL'],
+    ['--local-cluster', '', 'GITOPS_LOCAL_CLUSTER'],
+    ['--local-cluster-port int', 'default 6443', 'GITOPS_LOCAL_CLUSTER_PORT'],
     ['-h, --help', '', undefined],
   ];
   const lines = text.split('\n');

@@ -45,6 +45,8 @@ export interface Options {
   authorizationWebhookCacheTTLMs: number;
   enableAdmissionPlugins: string[];
   disableAdmissionPlugins: string[];
+  localCluster: boolean;
+  localClusterPort: number;
   help: boolean;
 }
 
@@ -209,6 +211,8 @@ const FLAGS = [
   def({ flag: 'authorization-webhook-cache-ttl', key: 'authorizationWebhookCacheTTLMs', type: duration, default: '10s', description: 'How long SubjectAccessReview answers, allowed and denied, are reused.' }),
   def({ flag: 'enable-admission-plugins', key: 'enableAdmissionPlugins', type: nameList, default: '', description: 'Admission plugins to run besides the defaults: NamespaceLifecycle, MutatingAdmissionWebhook, ValidatingAdmissionWebhook; all three run by default when there is a cluster.' }),
   def({ flag: 'disable-admission-plugins', key: 'disableAdmissionPlugins', type: nameList, default: '', description: 'Admission plugins not to run.' }),
+  def({ flag: 'local-cluster', key: 'localCluster', type: boolean, default: 'true', description: "With no host cluster (no --kubeconfig, not in a pod), also run an embedded local cluster — an API-only Kubernetes (no Pods run) with its data under <data-dir>/local-cluster and certificates under <cert-dir>/local-cluster — that aggregates this API through an APIService and serves spec.secretRef Secrets when there is no --secrets-dir; its admin kubeconfig is copied to <cert-dir>/local-cluster.kubeconfig. --local-cluster=false turns it off." }),
+  def({ flag: 'local-cluster-port', key: 'localClusterPort', type: integer(0, 65535), default: '6443', description: 'Port of the embedded local cluster; 0 picks a free port.' }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
 

@@ -122,7 +122,7 @@ const SERVER_NAMES: CertNames = { ca: 'gitops-toolkit-ca', serving: 'gitops-tool
  * until writeStandaloneCerts, which a server calls once it holds its port, so a second instance that
  * cannot bind leaves a running one's certificates and kubeconfig alone.
  */
-export async function prepareStandaloneCerts(dir: string, o: { bindAddress: string; names?: CertNames }): Promise<PreparedCerts> {
+export async function prepareStandaloneCerts(dir: string, o: { bindAddress: string; names?: CertNames; extraDNSNames?: string[] }): Promise<PreparedCerts> {
   const n = o.names ?? SERVER_NAMES;
   const generated: StandaloneCerts['generated'] = [];
   const pending: { name: string; pair: CertKeyPair }[] = [];
@@ -136,6 +136,8 @@ export async function prepareStandaloneCerts(dir: string, o: { bindAddress: stri
   const caX509 = new X509Certificate(ca.cert);
 
   const names = servingNames(o.bindAddress);
+  // e.g. the Service name an aggregator verifies (<service>.<namespace>.svc); a cert with more names is kept.
+  for (const extra of o.extraDNSNames ?? []) if (!names.dnsNames.includes(extra)) names.dnsNames.push(extra);
   let serving = await readPair(dir, 'apiserver');
   if (!serving || !reusable(serving, caX509, names)) {
     serving = await issueCert(ca, { cn: n.serving, ...names, server: true, days: LEAF_DAYS });

@@ -74,7 +74,8 @@ export class TestServer {
     if (!this.port) this.port = await freePort();
     // node with the tsx loader rather than the tsx CLI: the CLI runs the server in a grandchild, which
     // SIGKILL of the CLI would orphan.
-    const args = ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--secure-port', String(this.port), '--cert-dir', this.certDir, '--data-dir', this.dataDir, ...this.extraArgs];
+    // No embedded local cluster unless a test asks for one (extra args come later and win).
+    const args = ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--secure-port', String(this.port), '--cert-dir', this.certDir, '--data-dir', this.dataDir, '--local-cluster=false', ...this.extraArgs];
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
     this.proc = proc;
     proc.stdout!.on('data', (d) => (this.logs += d));
