@@ -5,6 +5,7 @@
 
 import type { PrinterColumn, ResourceDefinition } from '../../apis/meta/resource.js';
 import type { KubeObject } from '../../apis/meta/types.js';
+import { formatLabelSelector, labelSelectorFromObject, SelectorError } from '../../registry/selectors/index.js';
 import { apiextensionsDefinitions } from './apiextensions.js';
 import { apiregistrationDefinitions } from './apiregistration.js';
 import { kindSchema } from './schemas.js';
@@ -55,6 +56,23 @@ const servicePorts = (o: Obj) =>
   );
 const condition = (o: Obj, type: string) => ((o.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === type)?.status;
 const containersOf = (o: Obj) => (o.spec?.template?.spec?.containers ?? []) as { name: string; image: string }[];
+/** metav1.FormatLabelSelector: a LabelSelector in its string form, `<none>` when it selects everything. */
+const labelSelectorText = (s: unknown) => {
+  try {
+    return none(formatLabelSelector(labelSelectorFromObject(s && typeof s === 'object' ? s : {})));
+  } catch (e) {
+    if (e instanceof SelectorError) return '<error>';
+    throw e;
+  }
+};
+const wideSelector = col('Selector', 'string', 'The label selector.', (o) => labelSelectorText(o.spec?.selector), 1);
+/** The pod's readiness gates whose condition is True, of all its gates (`<none>` without gates). */
+const readinessGates = (o: Obj) => {
+  const gates = (o.spec?.readinessGates ?? []) as { conditionType: string }[];
+  if (!gates.length) return '<none>';
+  const conditions = (o.status?.conditions ?? []) as { type: string; status: string }[];
+  return `${gates.filter((g) => conditions.find((c) => c.type === g.conditionType)?.status === 'True').length}/${gates.length}`;
+};
 const wideContainers = [
   col('Containers', 'string', 'Names of each container in the template.', (o) => containersOf(o).map((c) => c.name).join(','), 1),
   col('Images', 'string', 'Images referenced by each container in the template.', (o) => containersOf(o).map((c) => c.image).join(','), 1),
@@ -128,6 +146,8 @@ const core: KindEntry[] = [
       AGE,
       col('IP', 'string', 'The IP address of the pod.', (o) => none(o.status?.podIP), 1),
       col('Node', 'string', 'The node the pod is bound to.', (o) => none(o.spec?.nodeName), 1),
+      col('Nominated Node', 'string', 'The node the scheduler nominated for the pod.', (o) => none(o.status?.nominatedNodeName), 1),
+      col('Readiness Gates', 'string', 'Readiness gates whose condition is True, of all the pod’s gates.', readinessGates, 1),
     ],
   },
   { kind: 'PodTemplate', plural: 'podtemplates', namespaced: true, generation: false, columns: [AGE] },
@@ -182,7 +202,7 @@ const apps: KindEntry[] = [
       col('Available', 'integer', 'Available replicas.', (o) => num(o.status?.availableReplicas)),
       AGE,
       ...wideContainers,
-      col('Selector', 'string', 'The label selector.', (o) => selectorText(o.spec?.selector?.matchLabels), 1),
+      wideSelector,
     ],
   },
   {
@@ -210,6 +230,8 @@ const apps: KindEntry[] = [
       col('Available', 'integer', 'Nodes with the pod available.', (o) => num(o.status?.numberAvailable)),
       col('Node Selector', 'string', 'The node selector of the template.', (o) => selectorText(o.spec?.template?.spec?.nodeSelector)),
       AGE,
+      ...wideContainers,
+      wideSelector,
     ],
   },
   {
@@ -225,6 +247,8 @@ const apps: KindEntry[] = [
       col('Current', 'integer', 'Current replicas.', (o) => num(o.status?.replicas)),
       col('Ready', 'integer', 'Ready replicas.', (o) => num(o.status?.readyReplicas)),
       AGE,
+      ...wideContainers,
+      wideSelector,
     ],
   },
   { kind: 'ControllerRevision', plural: 'controllerrevisions', namespaced: true, generation: false, columns: [AGE] },
@@ -376,7 +400,12 @@ function definitionOf(group: string, version: string, e: KindEntry): ResourceDef
   };
 }
 
-/** Every built-in kind the local cluster serves, in discovery order (core first, as kube lists them). */
+/**
+ * Every built-in kind the local cluster serves, in discovery order: core first, and within a group
+ * version by resource name, as kube-apiserver registers (and lists) them — what `kubectl get all`
+ * follows (pods before services, daemonsets before deployments).
+ */
 export function builtinDefinitions(): ResourceDefinition[] {
-  return [...groups.flatMap((g) => g.entries.map((e) => definitionOf(g.group, g.version, e))), ...apiregistrationDefinitions(), ...apiextensionsDefinitions()];
+  const byPlural = (a: KindEntry, b: KindEntry) => (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0);
+  return [...groups.flatMap((g) => [...g.entries].sort(byPlural).map((e) => definitionOf(g.group, g.version, e))), ...apiregistrationDefinitions(), ...apiextensionsDefinitions()];
 }
