@@ -1,5 +1,8 @@
-// NamespaceLifecycle and the watched caches behind it, against the kube-apiserver stand-in, driven
-// through a real ResourceStore on in-memory SQLite.
+// NamespaceLifecycle and the watched caches behind it, against the local cluster, driven through a
+// real ResourceStore on in-memory SQLite: namespaces the cluster really creates, terminates (held in
+// Terminating by a finalizer on their contents) and deletes, and a resourceVersion it really
+// compacts away. Read as the server's ServiceAccount through the fault wrapper, which records the
+// requests and injects what the cluster cannot produce: failing lists, watches and lookups.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -10,16 +13,37 @@ import { NamespaceCache, NamespaceLifecycle, type Namespace } from '../../src/ad
 import { gitRepository } from '../../src/apis/v1/git-repository.js';
 import { ResourceStore, type WriteContext } from '../../src/registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';
+import { ClusterFaults, serverServiceAccount } from '../helpers/cluster-faults.js';
+import { TestCluster } from '../helpers/local-cluster.js';
 import { eventually, rejection } from '../helpers/eventually.js';
 
 const repo = (name: string) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: '1h', url: 'https://example.com/r.git' } });
-const nsPath = (name: string) => `/api/v1/namespaces/${name}`;
+const NAMESPACES = '/api/v1/namespaces';
 const failure = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'etcdserver: leader changed', reason: 'InternalError', code: 500 };
+const unavailable = { ...failure, code: 503, reason: 'ServiceUnavailable' };
+
+let cluster: TestCluster;
+let faults: ClusterFaults;
+let kc: k8s.KubeConfig;
+
+async function createNamespace(name: string, labels?: Record<string, string>): Promise<void> {
+  const r = await cluster.request('POST', NAMESPACES, { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } } });
+  assert.equal(r.status, 201, r.body);
+}
+
+before(async () => {
+  // A short history, so that a watch left behind is really told 410 Expired.
+  cluster = await TestCluster.start({ compactionWindow: 30, compactionIntervalMs: 100 });
+  faults = await ClusterFaults.start(cluster);
+  kc = new k8s.KubeConfig();
+  kc.loadFromFile(await faults.kubeconfigForToken('gitops-toolkit', await serverServiceAccount(cluster)));
+});
+after(async () => {
+  await faults?.stop();
+  await cluster?.stop();
+});
 
 describe('NamespaceLifecycle', () => {
-  let kube: FakeKubeApiserver;
-  let kc: k8s.KubeConfig;
   let storage: SqliteStorage;
   let store: ResourceStore;
   let cache: NamespaceCache;
@@ -27,35 +51,32 @@ describe('NamespaceLifecycle', () => {
   const ctx = (): WriteContext => ({ dryRun: false, fieldManager: 'test', fieldValidation: 'Strict', warnings: [], admission: chain });
 
   before(async () => {
-    kube = await FakeKubeApiserver.start();
-    kc = new k8s.KubeConfig();
-    kc.loadFromFile(kube.kubeconfig());
     storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
     store = new ResourceStore(gitRepository, storage);
     cache = new NamespaceCache(new KubeApi(kc));
     chain = createAdmissionChain({ namespaces: new NamespaceLifecycle(cache) });
-    kube.setObject(nsPath('team-a'), { metadata: { labels: { team: 'a' } }, status: { phase: 'Active' } });
+    await createNamespace('team-a', { team: 'a' });
     chain.start();
-    await eventually(() => chain.hasSynced && kube.requests.some((r) => r.query.watch));
+    await eventually(() => chain.hasSynced && faults.requests.some((r) => r.watch && r.status === 200));
+    await eventually(() => cache.cached('team-a'));
   });
   after(async () => {
     await chain.stop();
     await storage.close();
-    await kube.stop();
   });
   beforeEach(() => {
-    kube.fault = undefined;
+    faults.clearFaults();
   });
 
-  it('admits a create in an existing namespace from the cache, without asking kube-apiserver', async () => {
-    kube.clearRequests();
+  it('admits a create in an existing namespace from the cache, without asking the cluster', async () => {
+    faults.clearRequests();
     const o = await store.create('team-a', repo('ok'), ctx());
     assert.equal(o.metadata.namespace, 'team-a');
-    assert.deepEqual(kube.requests.filter((r) => !r.query.watch), []);
+    assert.deepEqual(faults.requests.filter((r) => !r.watch), []);
   });
 
   it('refuses a create in a missing namespace with 404 namespaces "x" not found, after a live lookup', async () => {
-    kube.clearRequests();
+    faults.clearRequests();
     assert.deepEqual(await rejection(store.create('nowhere', repo('x'), ctx())), {
       kind: 'Status',
       apiVersion: 'v1',
@@ -67,40 +88,44 @@ describe('NamespaceLifecycle', () => {
       code: 404,
     });
     assert.deepEqual(
-      kube.requests.filter((r) => !r.query.watch).map((r) => `${r.method} ${r.path}`),
-      ['GET /api/v1/namespaces/nowhere'],
+      faults.requests.filter((r) => !r.watch).map((r) => `${r.method} ${r.path} ${r.status}`),
+      ['GET /api/v1/namespaces/nowhere 404'],
     );
     await assert.rejects(store.get('nowhere', 'x'), /not found/);
   });
 
   it('finds a namespace created a moment ago, before the watch delivers it, with a live GET', async () => {
     // Watches fail from now on, so the cache cannot learn about the new namespace.
-    kube.fault = (r) => (r.query.watch ? { status: 500, body: failure } : undefined);
-    kube.closeWatches();
-    kube.clearRequests();
-    kube.setObject(nsPath('fresh'), { metadata: {}, status: { phase: 'Active' } });
+    faults.inject({ watch: true }, { respond: { status: 500, body: failure } });
+    faults.endWatches();
+    faults.clearRequests();
+    await createNamespace('fresh');
     assert.equal(cache.cached('fresh'), undefined);
     const o = await store.create('fresh', repo('new'), ctx());
     assert.equal(o.metadata.namespace, 'fresh');
-    assert.ok(kube.requests.some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/fresh' && !r.query.watch));
-    kube.fault = undefined;
-    await eventually(() => cache.cached('fresh'));
+    assert.ok(faults.requests.some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/fresh' && r.status === 200));
+    faults.clearFaults();
+    await eventually(() => cache.cached('fresh'), 20_000);
   });
 
   it('answers 500 when the live lookup fails', async () => {
-    kube.fault = (r) => (r.path === '/api/v1/namespaces/flaky' ? { status: 500, body: failure } : undefined);
+    faults.inject({ path: '/api/v1/namespaces/flaky' }, { respond: { status: 500, body: failure } });
     const st = await rejection(store.create('flaky', repo('x'), ctx()));
     assert.equal(st.code, 500);
     assert.equal(st.reason, 'InternalError');
     assert.equal(st.message, 'Internal error occurred: etcdserver: leader changed');
   });
 
-  it('refuses creates in a terminating namespace with 403 NamespaceTerminating, but allows updates and deletes', async () => {
-    kube.setObject(nsPath('leaving'), { metadata: {}, status: { phase: 'Active' } });
+  it('refuses creates in a namespace the cluster is terminating with 403 NamespaceTerminating, but allows updates and deletes', async () => {
+    await createNamespace('leaving');
+    // Content with a finalizer keeps the namespace Terminating until the test lets it go.
+    const held = await cluster.request('POST', '/api/v1/namespaces/leaving/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', finalizers: ['test.gitops.toolkit/hold'] } } });
+    assert.equal(held.status, 201, held.body);
     await eventually(() => cache.cached('leaving'));
     const existing = await store.create('leaving', repo('stays'), ctx());
-    kube.setObject(nsPath('leaving'), { metadata: { deletionTimestamp: '2025-01-01T00:00:00Z' }, status: { phase: 'Terminating' } });
+    assert.equal((await cluster.request('DELETE', '/api/v1/namespaces/leaving')).status, 200);
     await eventually(() => cache.cached('leaving')?.status?.phase === 'Terminating');
+    assert.ok(cache.cached('leaving')?.metadata.deletionTimestamp);
 
     assert.deepEqual(await rejection(store.create('leaving', repo('late'), ctx())), {
       kind: 'Status',
@@ -121,18 +146,16 @@ describe('NamespaceLifecycle', () => {
     assert.deepEqual(updated.metadata.labels, { cleanup: 'yes' });
     const { deleted } = await store.delete('leaving', 'stays', {}, ctx());
     assert.ok(deleted);
-  });
 
-  it('treats a deletionTimestamp alone as terminating', async () => {
-    kube.setObject(nsPath('marked'), { metadata: { deletionTimestamp: '2025-01-01T00:00:00Z' } });
-    await eventually(() => cache.cached('marked'));
-    const st = await rejection(store.create('marked', repo('x'), ctx()));
-    assert.equal(st.code, 403);
-    assert.equal(st.details?.causes?.[0]?.reason, 'NamespaceTerminating');
+    // Released, the cluster finishes the deletion: the namespace is gone, and so a create is a 404.
+    const released = await cluster.request('PATCH', '/api/v1/namespaces/leaving/configmaps/held', { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' });
+    assert.equal(released.status, 200, released.body);
+    await eventually(() => !cache.cached('leaving'), 20_000);
+    assert.equal((await rejection(store.create('leaving', repo('after'), ctx()))).code, 404);
   });
 
   it('refuses with 403 "not yet ready" while its cache has never listed', async () => {
-    kube.fault = (r) => (r.path === '/api/v1/namespaces' ? { status: 500, body: failure } : undefined);
+    faults.inject({ path: NAMESPACES, watch: false }, { respond: { status: 500, body: failure } });
     const cold = createAdmissionChain({ namespaces: new NamespaceLifecycle(new NamespaceCache(new KubeApi(kc)), { readyTimeoutMs: 200 }) });
     cold.start();
     try {
@@ -147,69 +170,83 @@ describe('NamespaceLifecycle', () => {
 });
 
 describe('Informer', () => {
-  let kube: FakeKubeApiserver;
   let informer: Informer<Namespace>;
+  let serverToken: string;
 
   before(async () => {
-    kube = await FakeKubeApiserver.start();
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(kube.kubeconfig());
-    informer = new Informer<Namespace>(new KubeApi(kc), '/api/v1/namespaces', { backoff: { baseMs: 20, maxMs: 100 } });
+    faults.clearFaults();
+    faults.clearRequests();
+    serverToken = await serverServiceAccount(cluster);
+    const skc = new k8s.KubeConfig();
+    skc.loadFromFile(await faults.kubeconfigForToken('informer', serverToken));
+    informer = new Informer<Namespace>(new KubeApi(skc), NAMESPACES, { backoff: { baseMs: 20, maxMs: 100 } });
     informer.start();
     assert.ok(await informer.waitForSync(5000));
   });
   after(async () => {
     await informer.stop();
-    await kube.stop();
+  });
+  beforeEach(() => {
+    faults.clearFaults();
   });
 
-  const lists = () => kube.requests.filter((r) => r.path === '/api/v1/namespaces' && !r.query.watch);
-  const watches = () => kube.requests.filter((r) => r.path === '/api/v1/namespaces' && r.query.watch === 'true');
+  const mine = (r: { bearer?: string }) => r.bearer === ClusterFaults.bearerOf(serverToken);
+  const lists = () => faults.requests.filter((r) => mine(r) && r.path === NAMESPACES && !r.watch);
+  const watches = () => faults.requests.filter((r) => mine(r) && r.path === NAMESPACES && r.watch);
 
   it('lists, then watches from the list’s resourceVersion, authenticated as the server', async () => {
-    assert.deepEqual(
-      informer.list().map((n) => n.metadata.name).sort(),
-      ['default', 'kube-node-lease', 'kube-public', 'kube-system'],
-    );
+    const names = informer.list().map((n) => n.metadata.name);
+    for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'gitops-system']) assert.ok(names.includes(n), `${n} listed`);
+    const [list] = lists();
     const w = await eventually(() => watches()[0]);
-    assert.equal(w.user, FakeKubeApiserver.SERVER_USER);
+    assert.equal(w.status, 200);
     assert.equal(w.query.allowWatchBookmarks, 'true');
     assert.ok(Number(w.query.timeoutSeconds) >= 300 && Number(w.query.timeoutSeconds) < 600);
-    assert.equal(w.query.resourceVersion, kube.getObject('/api/v1/namespaces/kube-node-lease')!.metadata.resourceVersion);
+    assert.equal(w.query.resourceVersion, (list.response as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
   });
 
   it('follows adds, updates and deletes', async () => {
-    kube.setObject(nsPath('a'), { metadata: { labels: { v: '1' } } });
+    await createNamespace('a', { v: '1' });
     await eventually(() => informer.get('a')?.metadata.labels?.v === '1');
-    kube.setObject(nsPath('a'), { metadata: { labels: { v: '2' } } });
+    const r = await cluster.request('PATCH', '/api/v1/namespaces/a', { body: { metadata: { labels: { v: '2' } } }, contentType: 'application/merge-patch+json' });
+    assert.equal(r.status, 200, r.body);
     await eventually(() => informer.get('a')?.metadata.labels?.v === '2');
-    kube.deleteObject(nsPath('a'));
-    await eventually(() => !informer.get('a'));
+    assert.equal((await cluster.request('DELETE', '/api/v1/namespaces/a')).status, 200);
+    // Empty, it is finalized and removed by the cluster's namespace controller.
+    await eventually(() => !informer.get('a'), 20_000);
   });
 
   it('resumes a dropped watch from the last resourceVersion seen, without listing again', async () => {
-    kube.setObject(nsPath('b'), { metadata: {} });
+    await createNamespace('b');
     await eventually(() => informer.get('b'));
-    const rv = informer.get('b')!.metadata.resourceVersion;
+    const rv = Number(informer.get('b')!.metadata.resourceVersion);
     // The watch drops, and fails for a while: the change made meanwhile must still arrive.
-    kube.fault = (r) => (r.query.watch ? { status: 503, body: { ...failure, code: 503, reason: 'ServiceUnavailable' } } : undefined);
-    kube.clearRequests();
-    kube.closeWatches();
-    kube.setObject(nsPath('c'), { metadata: {} });
+    faults.inject({ watch: true }, { respond: { status: 503, body: unavailable } });
+    faults.clearRequests();
+    faults.endWatches();
+    await createNamespace('c');
     await eventually(() => watches().length >= 2);
-    kube.fault = undefined;
+    faults.clearFaults();
     await eventually(() => informer.get('c'));
-    assert.ok(watches().every((w) => w.query.resourceVersion === rv));
+    const from = new Set(watches().map((w) => w.query.resourceVersion));
+    assert.equal(from.size, 1, `one resourceVersion resumed from: ${[...from]}`);
+    assert.ok(Number([...from][0]) >= rv);
     assert.equal(lists().length, 0);
   });
 
   it('lists again when its resourceVersion is too old (410 Expired)', async () => {
-    kube.fault = (r) => (r.query.watch ? { status: 503, body: { ...failure, code: 503 } } : undefined);
-    kube.closeWatches();
-    kube.setObject(nsPath('d'), { metadata: {} });
-    kube.compact();
-    kube.clearRequests();
-    kube.fault = undefined;
+    faults.inject({ watch: true }, { respond: { status: 503, body: unavailable } });
+    faults.endWatches();
+    const stale = informer.get('c')!.metadata.resourceVersion!;
+    await createNamespace('d');
+    // More writes than the cluster keeps history for; then wait until it has really compacted.
+    for (let i = 0; i < 40; i++) assert.equal((await cluster.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `filler-${i}` } } })).status, 201);
+    await eventually(async () => {
+      const r = await cluster.request('GET', `${NAMESPACES}?watch=true&resourceVersion=${stale}&timeoutSeconds=1`);
+      return r.status === 410 || r.body.includes('"code":410');
+    }, 10_000);
+    faults.clearRequests();
+    faults.clearFaults();
     await eventually(() => informer.get('d'));
     assert.ok(lists().length >= 1, 'listed again after the watch was told 410');
   });
