@@ -110,8 +110,8 @@ export interface KindUnderTest {
   unsupportedFieldSelector: string;
   /** An object refused with 422, and the fields the refusal names. */
   invalid: { make(name: string): Obj; fields: string[] };
-  /** Server-side Table: the first two column names and what a fresh object's row reads (from its name on). */
-  table: { first: [string, string]; row(name: string): RegExp; wideColumn: string };
+  /** Server-side Table: the first two column names, kubectl's header, what a fresh object's row reads (from its name on), a column of -o wide. */
+  table: { first: [string, string]; header: RegExp; row(name: string): RegExp; wideColumn: string };
   /** A boolean field of spec, set by a merge patch. */
   flag: { patch: Obj; check(o: Obj): boolean };
   /** A nested string replaced by a JSON patch. */
@@ -383,7 +383,7 @@ const gitRepository: KindUnderTest = {
     make: (name) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: 'often', url: 'ftp://example.com/repo', ref: { semver: '>>1.0' } } }),
     fields: ['spec.interval', 'spec.url'],
   },
-  table: { first: ['Name', 'URL'], row: (name) => new RegExp(`${esc(name)}\\s+https://example\\.com/${esc(name)}\\.git\\s+\\d+s`), wideColumn: 'REVISION' },
+  table: { first: ['Name', 'URL'], header: /^NAME\s+URL\s+AGE\s+READY\s+STATUS/, row: (name) => new RegExp(`${esc(name)}\\s+https://example\\.com/${esc(name)}\\.git\\s+\\d+s`), wideColumn: 'REVISION' },
   flag: { patch: { spec: { suspend: true } }, check: (o) => o.spec.suspend === true },
   jsonPatch: { patch: [{ op: 'replace', path: '/spec/ref/branch', value: 'main' }], check: (o) => o.spec.ref.branch === 'main' },
   strategic: null,
@@ -451,7 +451,7 @@ const deployment: KindUnderTest = {
     },
     fields: ['spec.replicas', 'spec.template.metadata.labels'],
   },
-  table: { first: ['Name', 'Ready'], row: (name) => new RegExp(`${esc(name)}\\s+0/\\d+\\s+0\\s+0\\s+\\d+s`), wideColumn: 'CONTAINERS' },
+  table: { first: ['Name', 'Ready'], header: /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE/, row: (name) => new RegExp(`${esc(name)}\\s+0/\\d+\\s+0\\s+0\\s+\\d+s`), wideColumn: 'CONTAINERS' },
   flag: { patch: { spec: { paused: true } }, check: (o) => o.spec.paused === true },
   jsonPatch: { patch: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'example.com/main:2' }], check: (o) => o.spec.template.spec.containers[0].image === 'example.com/main:2' },
   // Merged by the containers' patch merge key (name): the image stays, the env is added.
