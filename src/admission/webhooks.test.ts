@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AdmissionAttributes } from './types.js';
-import { admissionReview, deniedError, ruleMatches, type RuleWithOperations } from './webhooks.js';
+import { admissionReview, deniedError, isExemptConfigurationResource, ruleMatches, type RuleWithOperations } from './webhooks.js';
 
 const attrs = (o: Partial<AdmissionAttributes> = {}): AdmissionAttributes => ({
   operation: 'CREATE',
@@ -107,5 +107,14 @@ describe('deniedError', () => {
     assert.equal(deniedError('w', { code: 200, message: 'm' }).code, 400);
     assert.equal(deniedError('w', { reason: 'TooBig' }).message, 'admission webhook "w" denied the request: TooBig');
     assert.equal(deniedError('w').message, 'admission webhook "w" denied the request without explanation');
+  });
+});
+
+describe('isExemptConfigurationResource', () => {
+  it('exempts admission configuration from webhooks, as kube does, so a broken webhook can be removed', () => {
+    for (const resource of ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations', 'validatingadmissionpolicies', 'validatingadmissionpolicybindings'])
+      assert.ok(isExemptConfigurationResource({ resource: { group: 'admissionregistration.k8s.io', version: 'v1', resource } }), resource);
+    assert.ok(!isExemptConfigurationResource({ resource: { group: 'gitops.toolkit', version: 'v1', resource: 'validatingwebhookconfigurations' } }));
+    assert.ok(!isExemptConfigurationResource({ resource: { group: '', version: 'v1', resource: 'configmaps' } }));
   });
 });

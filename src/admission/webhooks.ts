@@ -108,6 +108,20 @@ export function ruleMatches(r: RuleWithOperations, a: Pick<AdmissionAttributes, 
 }
 
 /** An unset selector selects everything (the v1 default `{}`). */
+/** Admission configuration that no webhook sees (kube's IsExemptAdmissionConfigurationResource), so a broken webhook can always be removed. */
+const EXEMPT_RESOURCES = new Set([
+  'validatingwebhookconfigurations',
+  'mutatingwebhookconfigurations',
+  'validatingadmissionpolicies',
+  'validatingadmissionpolicybindings',
+  'mutatingadmissionpolicies',
+  'mutatingadmissionpolicybindings',
+]);
+
+export function isExemptConfigurationResource(a: Pick<AdmissionAttributes, 'resource'>): boolean {
+  return a.resource.group === 'admissionregistration.k8s.io' && EXEMPT_RESOURCES.has(a.resource.resource);
+}
+
 function selector(s: MetaLabelSelector | undefined, webhook: string) {
   try {
     const sel = labelSelectorFromObject(s ?? {});
@@ -286,7 +300,7 @@ export class WebhookAdmission {
 
   /** Runs the matching mutating webhooks in order and returns the object they leave. */
   async mutate(a: AdmissionAttributes): Promise<KubeObject | undefined> {
-    if (!this.o.mutating) return a.object;
+    if (!this.o.mutating || isExemptConfigurationResource(a)) return a.object;
     await this.ready(a);
     const hooks = hooksOf(this.o.mutating.list());
     let object = a.object;
@@ -316,7 +330,7 @@ export class WebhookAdmission {
 
   /** Calls the matching validating webhooks in parallel; the first denial (in calling order) wins. */
   async validate(a: AdmissionAttributes): Promise<void> {
-    if (!this.o.validating) return;
+    if (!this.o.validating || isExemptConfigurationResource(a)) return;
     await this.ready(a);
     const hooks: ValidatingWebhook[] = [];
     for (const h of hooksOf(this.o.validating.list())) if (await this.shouldCall(h.webhook, a)) hooks.push(h.webhook);
