@@ -1,5 +1,6 @@
-// Admission webhooks end to end: configurations watched from the kube-apiserver stand-in, a real
-// HTTPS webhook, and writes through a real ResourceStore on in-memory SQLite.
+// Admission webhooks end to end: configurations stored in the local cluster and watched from it (as
+// the server's ServiceAccount), namespaces it really creates and deletes, a real HTTPS webhook, and
+// writes through a real ResourceStore on in-memory SQLite.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -14,7 +15,8 @@ import { gitRepository } from '../../src/apis/v1/git-repository.js';
 import type { UserInfo } from '../../src/auth/types.js';
 import { ResourceStore, type WriteContext } from '../../src/registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { FakeKubeApiserver } from '../helpers/kube-apiserver.js';
+import { serverServiceAccount } from '../helpers/cluster-faults.js';
+import { TestCluster } from '../helpers/local-cluster.js';
 import { freePort } from '../helpers/server.js';
 import { allow, delay, deny, patch, warn, WebhookServer, type AdmissionRequestV1 } from '../helpers/webhook-server.js';
 import { eventually, rejection } from '../helpers/eventually.js';
@@ -32,7 +34,7 @@ const repo = (name: string, labels?: Record<string, string>) => ({
 });
 
 describe('admission webhooks', () => {
-  let kube: FakeKubeApiserver;
+  let cluster: TestCluster;
   let hooks: WebhookServer;
   let storage: SqliteStorage;
   let store: ResourceStore;
@@ -55,20 +57,28 @@ describe('admission webhooks', () => {
     ...o,
   });
 
-  /** Stores a configuration in the stand-in and waits until the informer has it. */
+  /** Creates or replaces a configuration in the cluster and waits until the informer has it. */
   async function configure(kind: 'validating' | 'mutating', name: string, webhooks: MutatingWebhook[]) {
-    const path = `${kind === 'validating' ? VALIDATING : MUTATING}/${name}`;
-    kube.setObject(path, { metadata: {}, webhooks });
-    const rv = kube.getObject(path)!.metadata.resourceVersion;
+    const collection = kind === 'validating' ? VALIDATING : MUTATING;
+    const cur = await cluster.request('GET', `${collection}/${name}`);
+    const obj = { apiVersion: 'admissionregistration.k8s.io/v1', kind: kind === 'validating' ? 'ValidatingWebhookConfiguration' : 'MutatingWebhookConfiguration', metadata: { name, ...(cur.status === 200 ? { resourceVersion: cur.json().metadata.resourceVersion } : {}) }, webhooks };
+    const r = cur.status === 200 ? await cluster.request('PUT', `${collection}/${name}`, { body: obj }) : await cluster.request('POST', collection, { body: obj });
+    assert.ok(r.status === 200 || r.status === 201, r.body);
+    const rv = r.json().metadata.resourceVersion;
     const inf = kind === 'validating' ? validating : mutating;
     await eventually(() => inf.get(name)?.metadata.resourceVersion === rv);
   }
 
+  async function createNamespace(name: string, labels: Record<string, string>) {
+    const r = await cluster.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } } });
+    assert.equal(r.status, 201, r.body);
+  }
+
   before(async () => {
-    kube = await FakeKubeApiserver.start();
+    cluster = await TestCluster.start();
     hooks = await WebhookServer.start({ dnsNames: ['hooks.webhooks.svc'] });
     const kc = new k8s.KubeConfig();
-    kc.loadFromFile(kube.kubeconfig());
+    kc.loadFromFile(await cluster.kubeconfigForToken('gitops-toolkit', await serverServiceAccount(cluster)));
     storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
     store = new ResourceStore(gitRepository, storage);
     const api = new KubeApi(kc);
@@ -85,23 +95,23 @@ describe('admission webhooks', () => {
       },
     });
     chain = createAdmissionChain({ namespaces: new NamespaceLifecycle(namespaces), webhooks });
-    kube.setObject('/api/v1/namespaces/prod', { metadata: { labels: { env: 'prod' } }, status: { phase: 'Active' } });
-    kube.setObject('/api/v1/namespaces/dev', { metadata: { labels: { env: 'dev' } }, status: { phase: 'Active' } });
+    await createNamespace('prod', { env: 'prod' });
+    await createNamespace('dev', { env: 'dev' });
     chain.start();
-    await eventually(() => chain.hasSynced);
+    await eventually(() => chain.hasSynced && namespaces.cached('prod') && namespaces.cached('dev'));
   });
   after(async () => {
     await chain.stop();
     await storage.close();
     await hooks.stop();
-    await kube.stop();
+    await cluster?.stop();
   });
   beforeEach(async () => {
     for (const [path, inf] of [
       [VALIDATING, validating],
       [MUTATING, mutating],
     ] as const)
-      for (const c of inf.list()) kube.deleteObject(`${path}/${c.metadata.name}`);
+      for (const c of inf.list()) assert.ok([200, 404].includes((await cluster.request('DELETE', `${path}/${c.metadata.name}`)).status));
     await eventually(() => validating.list().length === 0 && mutating.list().length === 0);
     hooks.clear();
   });
@@ -429,12 +439,26 @@ describe('admission webhooks', () => {
     assert.equal(hooks.received.length, 0);
   });
 
+  it('the cluster itself calls webhooks, but never for webhook configurations: one that breaks everything can still be removed', async () => {
+    const everything = [{ operations: ['*'], apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], scope: '*' }];
+    hooks.on('/no', deny('nothing passes'));
+    await configure('validating', 'wall', [hook('wall.example.com', '/no', { rules: everything })]);
+    const blocked = await cluster.request('POST', '/api/v1/namespaces/prod/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'blocked' } } });
+    assert.equal(blocked.status, 400, blocked.body);
+    assert.equal(blocked.json().message, 'admission webhook "wall.example.com" denied the request: nothing passes');
+    hooks.clear();
+    assert.equal((await cluster.request('DELETE', `${VALIDATING}/wall`)).status, 200);
+    assert.equal(hooks.received.length, 0, 'not asked about its own configuration');
+  });
+
   it('answers 404 when a namespaceSelector needs a namespace that is gone, as kube does', async () => {
-    kube.setObject('/api/v1/namespaces/short-lived', { metadata: { labels: { env: 'prod' } } });
+    await createNamespace('short-lived', { env: 'prod' });
+    await eventually(() => namespaces.cached('short-lived'));
     const name = fresh();
     await store.create('short-lived', repo(name), ctx());
-    kube.deleteObject('/api/v1/namespaces/short-lived');
-    await eventually(() => !namespaces.cached('short-lived'));
+    // Deleted in the cluster: Terminating, then removed by its namespace controller.
+    assert.equal((await cluster.request('DELETE', '/api/v1/namespaces/short-lived')).status, 200);
+    await eventually(() => !namespaces.cached('short-lived'), 20_000);
     await configure('validating', 'ns', [hook('ns.example.com', '/x', { namespaceSelector: { matchLabels: { env: 'prod' } }, rules: [{ operations: ['DELETE'], apiGroups: ['*'], apiVersions: ['*'], resources: ['*'] }] })]);
     assert.deepEqual(await rejection(store.delete('short-lived', name, {}, ctx())), {
       kind: 'Status',
