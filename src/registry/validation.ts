@@ -12,10 +12,31 @@ import type { KubeObject } from '../apis/meta/types.js';
 const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, validateFormats: false, verbose: true, code: { optimize: false } });
 const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();
 
+/** Marks a schema object that is a named definition of a set registered with registerDefinitions. */
+const DEFINITION_NAME = Symbol.for('gitops.definitionName');
+const REF_SIBLINGS = Symbol.for('gitops.refSiblings');
+const registered = new Map<string, string>(); // definition name → the $id of its set
+
+/**
+ * Registers a set of OpenAPI definitions that `$ref` each other (`#/definitions/NAME`), such as the
+ * built-in kinds'. A kind whose schema is one of them (marked with its name) is then compiled by
+ * reference: each definition once for all kinds (the PodSpec of a Deployment, a Job and a
+ * StatefulSet compiles once) instead of inlined into every kind.
+ */
+export function registerDefinitions(id: string, definitions: Record<string, unknown>): void {
+  if (ajv.getSchema(id)) return;
+  const text = JSON.stringify(definitions).replaceAll('"#/definitions/', `"${id}#/definitions/`);
+  ajv.addSchema({ $id: id, definitions: JSON.parse(text) });
+  for (const name of Object.keys(definitions)) registered.set(name, id);
+}
+
 function validatorFor(schema: JSONSchemaProps): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(schema as object);
+    const marks = schema as Record<symbol, unknown>;
+    const name = marks[DEFINITION_NAME] as string | undefined;
+    const set = name && !marks[REF_SIBLINGS] ? registered.get(name) : undefined;
+    v = ajv.compile(set ? { $ref: `${set}#/definitions/${name}` } : (schema as object));
     compiled.set(schema, v);
   }
   return v;

@@ -13,6 +13,7 @@
 // so an OpenAPI publisher can write `{"$ref": ..., ...siblings}` where we hold the inlined object.
 import { readFileSync } from 'node:fs';
 import type { JSONSchemaProps } from '../../apis/meta/resource.js';
+import { registerDefinitions } from '../../registry/validation.js';
 
 /** Non-enumerable: the kube OpenAPI definition name of a resolved object (`io.k8s.api.core.v1.PodSpec`). */
 export const DEFINITION_NAME = Symbol.for('gitops.definitionName');
@@ -41,6 +42,8 @@ function definitions(): Record<string, Stored> {
   if (!stored) {
     const text = readFileSync(new URL('./schemas.json', import.meta.url), 'utf8');
     stored = (JSON.parse(text) as { definitions: Record<string, Stored> }).definitions;
+    // Validation compiles each definition once, by reference, instead of inlining PodSpec into every workload kind.
+    registerDefinitions('https://gitops.toolkit/kube-1.32', stored);
   }
   return stored;
 }
