@@ -11,7 +11,7 @@ import type { DeleteOptions, FieldValidation, KubeList, PatchType, ResourceStore
 import { applyPatchDocument, checkURLName, checkURLNamespace } from '../../registry/store.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
-import { decodeObjectBody, mediaType, parseJSON, parseYAML, PROTOBUF, readBody } from '../body.js';
+import { decodeObjectBody, mediaType, parseApplyBody, parseJSON, parseYAML, PROTOBUF, readBody } from '../body.js';
 import { decodeProtobufObject, type MessageSchema } from '../protobuf.js';
 import { hasProtobufMessage } from '../protobuf-objects.js';
 import { definitionNameOf, kindSchema } from '../../cluster/builtin/schemas.js';
@@ -123,7 +123,7 @@ export function resourceHandler(o: ResourceHandlerOptions) {
         if (force !== undefined && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
         const raw = await readBody(req, o.maxBodyBytes);
         const smp = type === 'strategic' && store.def.strategicMergePatch;
-        const body = type === 'apply' ? parseYAML(raw) : type === 'strategic' && !smp ? null : parseJSON(raw);
+        const body = type === 'apply' ? parseApplyBody(raw) : type === 'strategic' && !smp ? null : parseJSON(raw);
         if ((type === 'merge' || smp) && ctx.fieldValidation !== 'Ignore') ctx.duplicateFields = duplicateFields(raw.toString('utf8'));
         const { object, created } = await store.patch(ns!, name, type, body, ctx, { force, subresource: sub === 'status' ? 'status' : undefined });
         return sendWritten(res, created ? 201 : 200, store, object, out, query, ctx.warnings, o.log);
