@@ -645,12 +645,13 @@ export class ResourceStore {
   async update(ns: string, name: string, body: unknown, ctx: WriteContext, subresource?: 'status'): Promise<KubeObject> {
     const obj = this.checkBody(body, ns, name);
     this.pruneAndReport(obj, ctx);
-    if (!obj.metadata.resourceVersion) {
+    const pinned = !!obj.metadata.resourceVersion;
+    if (!pinned && !this.def.unconditionalUpdate) {
       throw invalid(this.def.group, this.def.kind, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', value: 0, message: 'must be specified for an update' }]);
     }
     const { object } = await this.guaranteedUpdate(ns, name, ctx, async (current) => {
       if (!current) throw notFound(this.ref, name);
-      return { next: await this.updatePipeline(cloneJSON(obj), current, ctx, subresource), pinned: true };
+      return { next: await this.updatePipeline(cloneJSON(obj), current, ctx, subresource), pinned };
     });
     return object;
   }

@@ -103,7 +103,8 @@ for (const set of API_SETS) {
         const u2 = (await s.request('PUT', `${NS('default')}/gen-check`, { body: JSON.stringify({ ...u1, spec: { ...u1.spec, [F]: v(2) } }) })).json();
         assert.equal(u2.metadata.generation, 2);
         const missingRV = await s.request('PUT', `${NS('default')}/gen-check`, { body: JSON.stringify({ ...u2, metadata: { ...u2.metadata, resourceVersion: undefined } }) });
-        assert.equal(missingRV.status, 422);
+        // kube's AllowUnconditionalUpdate: a built-in kind takes a PUT without resourceVersion, a custom resource refuses it.
+        assert.equal(missingRV.status, set === GITOPS ? 422 : 200, missingRV.body);
       });
 
       it('status merge-patch changes only status', async () => {

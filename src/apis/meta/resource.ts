@@ -111,6 +111,12 @@ export interface ResourceDefinition {
   nameRule?: 'subdomain' | 'label' | 'dns1035-label' | 'path-segment';
   /** Subresources served by code of their own (create only). */
   actions?: SubresourceAction[];
+  /**
+   * A PUT without metadata.resourceVersion updates whatever is stored (kube's AllowUnconditionalUpdate:
+   * most built-in kinds; helm's release Secrets rely on it) instead of being refused; false when unset,
+   * as for custom resources.
+   */
+  unconditionalUpdate?: boolean;
   /** Whether `metadata.generation` is kept (set at 1, bumped on a spec change); true when unset. kube's ConfigMaps, Services and Namespaces have none. */
   generation?: boolean;
   /** The kind's PrepareForCreate, after the generic one (system fields set): kube's per-kind strategy (a Service's clusterIP, a Secret's stringData). */

@@ -25,6 +25,8 @@ interface KindEntry {
   verbs?: string[];
   columns?: PrinterColumn[];
   nameRule?: ResourceDefinition['nameRule'];
+  /** kube's AllowUnconditionalUpdate is false for this kind: a PUT must name a resourceVersion. */
+  conditionalUpdate?: boolean;
 }
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
@@ -321,6 +323,7 @@ const others: { group: string; entries: KindEntry[] }[] = [
     entries: [
       {
         kind: 'PodDisruptionBudget',
+        conditionalUpdate: true,
         plural: 'poddisruptionbudgets',
         namespaced: true,
         shortNames: ['pdb'],
@@ -351,13 +354,13 @@ const others: { group: string; entries: KindEntry[] }[] = [
       },
     ],
   },
-  { group: 'coordination.k8s.io', entries: [{ kind: 'Lease', plural: 'leases', namespaced: true, generation: false, columns: [col('Holder', 'string', 'The holder.', (o) => o.spec?.holderIdentity ?? ''), AGE] }] },
+  { group: 'coordination.k8s.io', entries: [{ kind: 'Lease', conditionalUpdate: true, plural: 'leases', namespaced: true, generation: false, columns: [col('Holder', 'string', 'The holder.', (o) => o.spec?.holderIdentity ?? ''), AGE] }] },
   { group: 'events.k8s.io', entries: [{ kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], generation: false, columns: [AGE] }] },
   {
     group: 'admissionregistration.k8s.io',
     entries: [
-      { kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations', namespaced: false, columns: [col('Webhooks', 'integer', 'The number of webhooks.', (o) => ((o as { webhooks?: unknown[] }).webhooks ?? []).length), AGE] },
-      { kind: 'ValidatingWebhookConfiguration', plural: 'validatingwebhookconfigurations', namespaced: false, columns: [col('Webhooks', 'integer', 'The number of webhooks.', (o) => ((o as { webhooks?: unknown[] }).webhooks ?? []).length), AGE] },
+      { kind: 'MutatingWebhookConfiguration', conditionalUpdate: true, plural: 'mutatingwebhookconfigurations', namespaced: false, columns: [col('Webhooks', 'integer', 'The number of webhooks.', (o) => ((o as { webhooks?: unknown[] }).webhooks ?? []).length), AGE] },
+      { kind: 'ValidatingWebhookConfiguration', conditionalUpdate: true, plural: 'validatingwebhookconfigurations', namespaced: false, columns: [col('Webhooks', 'integer', 'The number of webhooks.', (o) => ((o as { webhooks?: unknown[] }).webhooks ?? []).length), AGE] },
     ],
   },
 ];
@@ -389,6 +392,7 @@ function definitionOf(group: string, version: string, e: KindEntry): ResourceDef
     strategicMergePatch: true,
     ...(e.verbs ? { verbs: e.verbs } : {}),
     ...(e.nameRule ? { nameRule: e.nameRule } : {}),
+    unconditionalUpdate: !e.conditionalUpdate,
     ...(e.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' } } : {}),
     schema: kindSchema(group, version, e.kind),
     printerColumns: e.columns ?? [AGE],

@@ -82,3 +82,27 @@ describe('the scale subresource of the built-in workloads', () => {
     assert.equal(after.status.selector, 'app=shop,tier in (api,web)');
   });
 });
+
+describe('updates without a resourceVersion (kube’s AllowUnconditionalUpdate)', () => {
+  it('most built-in kinds take a PUT without metadata.resourceVersion as “whatever is stored” (helm’s release Secrets)', async () => {
+    const secrets = stores.forKind('', 'v1', 'Secret');
+    await secrets.create('default', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'release' }, stringData: { status: 'pending-install' } }, ctx());
+    const updated = (await secrets.update('default', 'release', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'release' }, stringData: { status: 'deployed' } }, ctx())) as Any;
+    assert.equal(Buffer.from(updated.data.status, 'base64').toString(), 'deployed');
+  });
+
+  it('Leases, PodDisruptionBudgets and webhook configurations still require one, as in kube', async () => {
+    const leases = stores.forKind('coordination.k8s.io', 'v1', 'Lease');
+    await leases.create('default', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'lock' }, spec: { holderIdentity: 'a' } }, ctx());
+    await assert.rejects(leases.update('default', 'lock', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'lock' }, spec: { holderIdentity: 'b' } }, ctx()), /Lease\.coordination\.k8s\.io "lock" is invalid: metadata\.resourceVersion: Invalid value: 0: must be specified for an update/);
+    for (const [group, kind] of [
+      ['policy', 'PodDisruptionBudget'],
+      ['admissionregistration.k8s.io', 'MutatingWebhookConfiguration'],
+      ['admissionregistration.k8s.io', 'ValidatingWebhookConfiguration'],
+      ['apiextensions.k8s.io', 'CustomResourceDefinition'],
+      ['apiregistration.k8s.io', 'APIService'],
+    ])
+      assert.ok(!stores.forKind(group, 'v1', kind).def.unconditionalUpdate, kind);
+    assert.ok(stores.forKind('apps', 'v1', 'Deployment').def.unconditionalUpdate);
+  });
+});
