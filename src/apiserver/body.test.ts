@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { parseYAML } from './body.js';
+import { describe, it, test } from 'node:test';
+import { parseApplyBody, parseYAML } from './body.js';
 import { StatusError } from '../apis/meta/errors.js';
 
 /** Nine levels of ten aliases each: 10^9 nodes from a few hundred bytes. */
@@ -33,4 +33,19 @@ describe('parseYAML', () => {
     const big = `items: [${Array(200_000).fill('1').join(',')}]\n`;
     assert.equal((parseYAML(Buffer.from(big)) as { items: number[] }).items.length, 200_000);
   });
+});
+
+test('apply bodies: JSON read as JSON, YAML and JSON with a repeated key through the YAML reader (same answers as before)', () => {
+  assert.deepEqual(parseApplyBody(Buffer.from(' {"a": {"b": [1, 2]}}')), { a: { b: [1, 2] } });
+  assert.deepEqual(parseApplyBody(Buffer.from('a:\n  b: [1, 2]\n')), { a: { b: [1, 2] } });
+  const dup = '{"a": 1, "a": 2}';
+  assert.throws(() => parseApplyBody(Buffer.from(dup)), (e: Error) => e.message === (() => {
+    try {
+      parseYAML(Buffer.from(dup));
+    } catch (y) {
+      return (y as Error).message;
+    }
+    return 'no error';
+  })() && /duplicated mapping key/.test(e.message));
+  assert.throws(() => parseApplyBody(Buffer.from('{"a": ')), /not valid YAML/);
 });
