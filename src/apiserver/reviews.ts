@@ -14,7 +14,8 @@ export interface ReviewResource {
   def: ResourceDefinition;
   /** The fields of its protobuf message that the review reads (kubectl sends protobuf for these). */
   protobuf: MessageSchema;
-  review(body: Record<string, unknown>, user: UserInfo): Promise<KubeObject>;
+  /** `namespace` is the URL's, for a namespaced review. */
+  review(body: Record<string, unknown>, user: UserInfo, namespace?: string): Promise<KubeObject>;
 }
 
 // k8s.io/api/authorization/v1 generated.proto, the fields read here.
@@ -95,6 +96,39 @@ async function decide(authorizer: Authorizer, spec: Record<string, unknown>, use
     : authorizer.authorize({ user, resourceRequest: false, verb: str(nra!.verb, 'spec.nonResourceAttributes.verb') ?? '', path: str(nra!.path, 'spec.nonResourceAttributes.path') ?? '' });
 }
 
+/** SubjectAccessReview about another user, or its namespaced form LocalSubjectAccessReview. */
+function subjectAccessReview(authorizer: Authorizer, kind: 'SubjectAccessReview' | 'LocalSubjectAccessReview', plural: string): ReviewResource {
+  return {
+    def: { ...reviewDef('authorization.k8s.io', kind, plural), namespaced: kind === 'LocalSubjectAccessReview' },
+    // SubjectAccessReviewSpec: user 3, groups 4 (repeated), extra 5 (map of ExtraValue{items 1}), uid 6.
+    protobuf: {
+      2: [
+        'spec',
+        {
+          1: ['resourceAttributes', RESOURCE_ATTRIBUTES],
+          2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
+          3: ['user', 'string'],
+          4: ['groups', 'string', 'repeated'],
+          5: ['extra', { 1: ['key', 'string'], 2: ['value', { 1: ['items', 'string', 'repeated'] }] }, 'map'],
+          6: ['uid', 'string'],
+        },
+      ],
+    },
+    async review(body, _user, namespace) {
+      checkKind(body, 'authorization.k8s.io/v1', kind);
+      const spec = isObject(body.spec) ? body.spec : {};
+      if (namespace !== undefined) {
+        const ra = isObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
+        if (!ra || ra.namespace !== namespace) throw badRequest(`spec.resourceAttributes.namespace must match namespace: ${namespace}`);
+      }
+      const user = specUser(spec);
+      if (!user.name && !user.groups.length) throw badRequest('spec.user: Invalid value: at least one of user or group must be specified');
+      const d = await decide(authorizer, spec, user);
+      return { apiVersion: 'authorization.k8s.io/v1', kind, metadata: { creationTimestamp: null, ...(namespace !== undefined ? { namespace } : {}) } as never, spec, status: { allowed: d.allowed, ...(d.reason ? { reason: d.reason } : {}) } };
+    },
+  };
+}
+
 /**
  * The reviews: the self reviews for everyone (system:basic-user), and, for those RBAC allows to
  * create them (kube's system:auth-delegator), SubjectAccessReview about another user and TokenReview
@@ -102,31 +136,9 @@ async function decide(authorizer: Authorizer, spec: Record<string, unknown>, use
  */
 export function reviewResources(authorizer: Authorizer, tokens?: (token: string) => Promise<UserInfo | undefined>): ReviewResource[] {
   return [
-    {
-      def: reviewDef('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews'),
-      // SubjectAccessReviewSpec: user 3, groups 4 (repeated), extra 5 (map of ExtraValue{items 1}), uid 6.
-      protobuf: {
-        2: [
-          'spec',
-          {
-            1: ['resourceAttributes', RESOURCE_ATTRIBUTES],
-            2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
-            3: ['user', 'string'],
-            4: ['groups', 'string', 'repeated'],
-            5: ['extra', { 1: ['key', 'string'], 2: ['value', { 1: ['items', 'string', 'repeated'] }] }, 'map'],
-            6: ['uid', 'string'],
-          },
-        ],
-      },
-      async review(body) {
-        checkKind(body, 'authorization.k8s.io/v1', 'SubjectAccessReview');
-        const spec = isObject(body.spec) ? body.spec : {};
-        const user = specUser(spec);
-        if (!user.name && !user.groups.length) throw badRequest('spec.user: Invalid value: at least one of user or group must be specified');
-        const d = await decide(authorizer, spec, user);
-        return { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', metadata: { creationTimestamp: null } as never, spec, status: { allowed: d.allowed, ...(d.reason ? { reason: d.reason } : {}) } };
-      },
-    },
+    subjectAccessReview(authorizer, 'SubjectAccessReview', 'subjectaccessreviews'),
+    // The namespaced form (kubectl auth can-i --as in a namespace by an admin of it): its resource attributes must name that namespace.
+    subjectAccessReview(authorizer, 'LocalSubjectAccessReview', 'localsubjectaccessreviews'),
     {
       def: reviewDef('authentication.k8s.io', 'TokenReview', 'tokenreviews'),
       protobuf: { 2: ['spec', { 1: ['token', 'string'], 2: ['audiences', 'string', 'repeated'] }] },

@@ -323,11 +323,11 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     const review = reviews.get(resourceKey(info.apiGroup ?? '', info.apiVersion ?? '', info.resource ?? ''));
     if (review) {
       try {
-        if (info.verb !== 'create' || info.name !== undefined || info.namespace !== undefined) throw methodNotAllowed(req.method, info.path);
+        if (info.verb !== 'create' || info.name !== undefined || (info.namespace !== undefined) !== review.def.namespaced) throw methodNotAllowed(req.method, info.path);
         const raw = await readBody(req, o.maxBodyBytes);
         const body = mediaType(req.headers['content-type']) === PROTOBUF ? decodeProtobufObject(raw, review.protobuf) : decodeObjectBody(raw, req.headers['content-type']);
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
-        return void sendJSON(res, JSON.stringify(await review.review(body as Record<string, unknown>, req.user!)), 'application/json', 201);
+        return void sendJSON(res, JSON.stringify(await review.review(body as Record<string, unknown>, req.user!, info.namespace)), 'application/json', 201);
       } catch (e) {
         return next(e);
       }

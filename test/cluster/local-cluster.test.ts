@@ -140,6 +140,13 @@ describe('local cluster', () => {
     assert.match(asBob.stderr, /User "alice" cannot impersonate resource "users" in API group "" at the cluster scope/);
     const canI = await c.kubectl(['auth', 'can-i', 'list', 'configmaps', '-n', 'default', '--as=alice']);
     assert.equal(canI.stdout.trim(), 'yes');
+    const review = (ns: string) => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'LocalSubjectAccessReview', spec: { user: 'alice', resourceAttributes: { namespace: ns, verb: 'list', resource: 'configmaps' } } });
+    const local = await c.request('POST', '/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews', { body: review('default') });
+    assert.equal(local.status, 201, local.body);
+    assert.equal(local.json().status.allowed, true);
+    const elsewhere = await c.request('POST', '/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews', { body: review('kube-system') });
+    assert.equal(elsewhere.status, 400);
+    assert.match(elsewhere.json().message, /spec\.resourceAttributes\.namespace must match namespace: default/);
     assert.equal((await c.request('DELETE', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/alice-view', { body: {}, headers: {} })).status, 200);
     const again = await c.kubectl(['get', 'configmaps', '-n', 'default'], { kubeconfig: alice });
     assert.match(again.stderr, /cannot list resource "configmaps"/);
