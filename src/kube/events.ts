@@ -22,6 +22,8 @@ export class ClusterEventRecorder implements EventRecorder {
   private readonly api: k8s.CoreV1Api;
   private readonly recent = new Map<string, number>();
   private readonly instance = hostname();
+  /** Keeps names unique within one millisecond (client-go's are nanoseconds). */
+  private seq = 0;
 
   constructor(
     kc: k8s.KubeConfig,
@@ -40,7 +42,10 @@ export class ClusterEventRecorder implements EventRecorder {
     if (this.recent.size > 10_000) for (const [k, t] of this.recent) if (t <= now - this.dedupMs) this.recent.delete(k);
     const time = new Date(now);
     const body: k8s.CoreV1Event = {
-      metadata: { generateName: `${obj.metadata.name}.`, namespace: ns },
+      apiVersion: 'v1',
+      kind: 'Event',
+      // Named as client-go's recorder names them: a generateName ending in "." is not a valid prefix.
+      metadata: { name: `${obj.metadata.name}.${(BigInt(now) * 1_000_000n + BigInt(this.seq++ % 1_000_000)).toString(16)}`, namespace: ns },
       involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: ns, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
       type,
       reason,
