@@ -15,8 +15,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { TestCluster } from './local-cluster.js';
 import { freePort, TestServer, type HttpResult, type KubectlResult } from './server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -250,6 +250,8 @@ async function createNamespace(t: Target, ns: string): Promise<void> {
 
 /** The local cluster in the test's process (TestCluster). */
 async function clusterTarget(o: StartOptions): Promise<Target> {
+  // Imported when used: a file that runs the cluster only as a process does not load it in its own.
+  const { TestCluster } = await import('./local-cluster.js');
   const c = await TestCluster.start({
     ...(o.compaction ? { compactionWindow: o.compaction.window, compactionIntervalMs: o.compaction.intervalMs } : {}),
     ...(o.bookmarkIntervalMs ? { watchBookmarkIntervalMs: o.bookmarkIntervalMs } : {}),
@@ -346,6 +348,29 @@ class ClusterProcess implements ProcessTarget {
     await createNamespace(this, ns);
     this.namespaces.add(ns);
   }
+}
+
+/**
+ * One server per set for a whole test file, all started at once on first use (a child process and an
+ * in-process cluster start side by side), each awaited by its set's describe. Call at the top level
+ * of the file: every server started is stopped after the file's tests, also those of a set whose
+ * tests did not run.
+ */
+export function serverPerSet<T extends Target>(start: (set: ApiSet) => Promise<T>, sets: ApiSet[] = API_SETS): (set: ApiSet) => Promise<T> {
+  let started: Map<ApiSet, Promise<T>> | undefined;
+  after(async () => {
+    if (started) await Promise.all([...started.values()].map((p) => p.then((t) => t.stop(), () => undefined)));
+  });
+  return (set) => {
+    if (!started) {
+      started = new Map(sets.map((x) => [x, start(x)]));
+      // Only the set's own describe reports its start failing; the others must not be unhandled meanwhile.
+      for (const p of started.values()) p.catch(() => undefined);
+    }
+    const p = started.get(set);
+    if (!p) throw new Error(`${set.name} is not one of the sets given to serverPerSet`);
+    return p;
+  };
 }
 
 // ---- the sets ------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ export class RawClient {
   private readonly agent: https.Agent;
   private readonly plainAgent: https.Agent;
 
-  constructor(private readonly s: TestServer) {
+  /** Any server with the admin's client certificate: a TestServer, or a target of test/helpers/api-sets.ts. */
+  constructor(private readonly s: Pick<TestServer, 'port' | 'caCert' | 'adminCert' | 'adminKey'>) {
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 8, ca: s.caCert, cert: s.adminCert, key: s.adminKey });
     this.plainAgent = new https.Agent({ keepAlive: false, ca: s.caCert });
   }
