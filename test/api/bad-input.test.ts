@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import yaml from 'js-yaml';
-import { API_SETS, GITOPS, type Target } from '../helpers/api-sets.js';
+import { API_SETS, serverPerSet, GITOPS, type Target } from '../helpers/api-sets.js';
 
 async function expectStatus(r: { status: number; json(): any }, code: number, reason: string) {
   assert.equal(r.status, code);
@@ -18,12 +18,14 @@ async function expectStatus(r: { status: number; json(): any }, code: number, re
   return st;
 }
 
+const server = serverPerSet((x) => x.start());
+
 for (const set of API_SETS) {
   describe(set.name, () => {
     const K = set.kind;
     let s: Target;
     before(async () => {
-      s = await set.start();
+      s = await server(set);
     });
     after(async () => {
       await s?.stop();
