@@ -244,7 +244,7 @@ describe('helm against the local cluster', () => {
   // helm deletes its release Secrets with a protobuf DeleteOptions body, which the API server does not
   // decode yet (JSON bodies only for DELETE): the purge fails and helm exits 1. Re-check when the
   // protobuf work covers DELETE.
-  it('uninstall purges the release Secrets and exits 0', { todo: 'DELETE with a protobuf DeleteOptions body is not decoded yet' }, async () => {
+  it('uninstall purges the release Secrets and exits 0', async () => {
     assert.ok(uninstall);
     assert.equal(uninstall.code, 0, uninstall.stderr);
     assert.match(uninstall.stdout, /release "demo" uninstalled/);

@@ -13,7 +13,7 @@ import type { ResourceStores } from '../../registry/resource-stores.js';
 import { defaultManager } from '../../registry/fieldmanager/index.js';
 import { decodeObjectBody, mediaType, parseApplyBody, parseJSON, parseYAML, PROTOBUF, readBody } from '../body.js';
 import { decodeProtobufObject, type MessageSchema } from '../protobuf.js';
-import { hasProtobufMessage } from '../protobuf-objects.js';
+import { decodeBuiltinProtobuf, hasProtobufMessage } from '../protobuf-objects.js';
 import { definitionNameOf, kindSchema } from '../../cluster/builtin/schemas.js';
 import { duplicateFields } from '../duplicate-fields.js';
 import { badRequest, invalid, methodNotAllowed, notAcceptable, notFound, StatusError } from '../../apis/meta/errors.js';
@@ -251,11 +251,15 @@ function writeContext(req: Request, q: URLSearchParams, admission: AdmissionChai
   return { dryRun: dryRun.length > 0, fieldManager: manager, fieldValidation: fv as FieldValidation, warnings: [], user: req.user, admission };
 }
 
+const DELETE_OPTIONS = 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions';
+
 async function deleteOptions(req: Request, q: URLSearchParams, limit: number, ctx: WriteContext): Promise<DeleteOptions> {
   const raw = await readBody(req, limit);
   let body: Record<string, unknown> = {};
   if (raw.length && raw.toString('utf8').trim()) {
-    const v = mediaType(req.headers['content-type']) === 'application/yaml' ? parseYAML(raw) : parseJSON(raw);
+    const type = mediaType(req.headers['content-type']);
+    // client-go's typed clients (helm purging its release Secrets) send DeleteOptions in protobuf.
+    const v = type === 'application/yaml' ? parseYAML(raw) : type === PROTOBUF ? decodeBuiltinProtobuf(raw, DELETE_OPTIONS) : parseJSON(raw);
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest('DeleteOptions must be an object');
     body = v as Record<string, unknown>;
     checkDeleteOptions(body);
