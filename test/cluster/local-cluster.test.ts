@@ -184,6 +184,9 @@ describe('local cluster', () => {
     assert.equal(job.json().spec.selector.matchLabels['batch.kubernetes.io/controller-uid'], job.json().metadata.uid);
     const wait = await c.kubectl(['wait', '--for=condition=Complete', 'job/once', '-n', 'default', '--timeout=20s']);
     assert.equal(wait.code, 0, wait.stderr);
+    const table = await c.kubectl(['get', 'job', 'once', '-n', 'default', '-o', 'wide']);
+    assert.match(table.stdout, /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\n/);
+    assert.match(table.stdout, /\nonce\s+Complete\s+1\/1\s+\d+s\s+\d+s\s+c\s+busybox\s+batch\.kubernetes\.io\/controller-uid=/);
   });
 });
 

@@ -9,6 +9,7 @@ import { formatLabelSelector, labelSelectorFromObject, SelectorError } from '../
 import { apiextensionsDefinitions } from './apiextensions.js';
 import { apiregistrationDefinitions } from './apiregistration.js';
 import { kindSchema } from './schemas.js';
+import { humanDuration } from '../../apiserver/tables.js';
 import { strategies } from './strategies.js';
 
 interface KindEntry {
@@ -266,7 +267,15 @@ const batch: KindEntry[] = [
     columns: [
       col('Status', 'string', 'Whether the job is running, complete or failed.', (o) => (condition(o, 'Complete') === 'True' ? 'Complete' : condition(o, 'Failed') === 'True' ? 'Failed' : o.spec?.suspend ? 'Suspended' : 'Running')),
       col('Completions', 'string', 'Succeeded pods of the desired completions.', (o) => ratio(o.status?.succeeded, o.spec?.completions ?? 1)),
+      col('Duration', 'string', 'How long the job has run, or ran until it completed.', (o) => {
+        const start = Date.parse(o.status?.startTime ?? '');
+        if (Number.isNaN(start)) return '';
+        const end = Date.parse(o.status?.completionTime ?? '');
+        return humanDuration((Number.isNaN(end) ? Date.now() : end) - start);
+      }),
       AGE,
+      ...wideContainers,
+      wideSelector,
     ],
   },
   {
@@ -281,8 +290,14 @@ const batch: KindEntry[] = [
       col('Timezone', 'string', 'The time zone.', (o) => none(o.spec?.timeZone)),
       col('Suspend', 'boolean', 'Whether it is suspended.', (o) => !!o.spec?.suspend),
       col('Active', 'integer', 'Running jobs.', (o) => (o.status?.active ?? []).length),
-      col('Last Schedule', 'string', 'When a job was last scheduled.', (o) => none(o.status?.lastScheduleTime)),
+      col('Last Schedule', 'string', 'When a job was last scheduled.', (o) => {
+        const t = Date.parse(o.status?.lastScheduleTime ?? '');
+        return Number.isNaN(t) ? '<none>' : humanDuration(Date.now() - t);
+      }),
       AGE,
+      col('Containers', 'string', 'Names of each container in the job template.', (o) => ((o.spec?.jobTemplate?.spec?.template?.spec?.containers ?? []) as { name: string }[]).map((c) => c.name).join(','), 1),
+      col('Images', 'string', 'Images referenced by each container in the job template.', (o) => ((o.spec?.jobTemplate?.spec?.template?.spec?.containers ?? []) as { image: string }[]).map((c) => c.image).join(','), 1),
+      col('Selector', 'string', 'The label selector of the job template.', (o) => labelSelectorText(o.spec?.jobTemplate?.spec?.selector), 1),
     ],
   },
 ];
