@@ -47,13 +47,14 @@ export function apiVersions(gvs: GroupVersionResources[]) {
 const storageVersionHash = (def: ResourceDefinition) => createHash('sha256').update(`${def.group}/${def.version}/${def.kind}`).digest('base64').slice(0, 11);
 
 /** The subresources a kind serves, with their verbs. */
+/** In name order, as kube-apiserver lists them (deployments/scale before deployments/status). */
 function subresources(def: ResourceDefinition): { name: string; verbs: string[]; kind?: { group: string; version: string; kind: string } }[] {
   return [
     ...(def.hasStatus !== false ? [{ name: 'status', verbs: STATUS_VERBS }] : []),
     ...(def.scale ? [{ name: 'scale', verbs: STATUS_VERBS, kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } }] : []),
     ...(def.hasArtifact ? [{ name: 'artifact', verbs: ARTIFACT_VERBS }] : []),
     ...(def.actions ?? []).map((a) => ({ name: a.name, verbs: ['create'], kind: a.kind })),
-  ];
+  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export function apiResourceList(gv: GroupVersionResources) {

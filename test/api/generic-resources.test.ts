@@ -118,7 +118,7 @@ describe('any group, version and scope', () => {
     assert.deepEqual(apiDoc.versions, ['v1']);
     const core = JSON.parse(await k(['get', '--raw', '/api/v1']));
     assert.equal(core.groupVersion, 'v1');
-    assert.deepEqual(core.resources.map((r: { name: string; namespaced: boolean }) => [r.name, r.namespaced]), [['widgets', true], ['widgets/status', true], ['widgets/scale', true]]);
+    assert.deepEqual(core.resources.map((r: { name: string; namespaced: boolean }) => [r.name, r.namespaced]), [['widgets', true], ['widgets/scale', true], ['widgets/status', true]]);
     const scale = core.resources.find((r: { name: string }) => r.name === 'widgets/scale');
     assert.deepEqual([scale.group, scale.version, scale.kind], ['autoscaling', 'v1', 'Scale']);
     const group = JSON.parse(await k(['get', '--raw', '/apis/example.com']));
