@@ -197,12 +197,14 @@ describe('Informer', () => {
   it('lists, then watches from the list’s resourceVersion, authenticated as the server', async () => {
     const names = informer.list().map((n) => n.metadata.name);
     for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'gitops-system']) assert.ok(names.includes(n), `${n} listed`);
-    const [list] = lists();
-    const w = await eventually(() => watches()[0]);
-    assert.equal(w.status, 200);
+    const list = lists().filter((r) => r.status === 200).at(-1)!;
+    const w = await eventually(() => watches()[0]?.status && watches()[0]); // answered, not just sent
+    const seen = () => JSON.stringify(faults.requests.filter(mine).map((r) => [r.path, r.query, r.status]));
+    assert.ok(list, seen());
+    assert.equal(w.status, 200, seen());
     assert.equal(w.query.allowWatchBookmarks, 'true');
     assert.ok(Number(w.query.timeoutSeconds) >= 300 && Number(w.query.timeoutSeconds) < 600);
-    assert.equal(w.query.resourceVersion, (list.response as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+    assert.equal(w.query.resourceVersion, (list.response as { metadata: { resourceVersion: string } }).metadata.resourceVersion, seen());
   });
 
   it('follows adds, updates and deletes', async () => {
