@@ -83,9 +83,22 @@ const TYPE_TEXT: Record<FieldError['type'], string> = {
 // kube's field.Error prints no value for these types.
 const VALUE_OMITTED = new Set<FieldError['type']>(['FieldValueRequired', 'FieldValueForbidden', 'FieldValueTooLong']);
 
+/** A value as Go's %#v prints it where kube's errors show one: a label map as `map[string]string{"app":"web"}` (keys sorted), anything else as JSON. */
+function printedValue(v: unknown): string {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const entries = Object.entries(v);
+    if (entries.every(([, x]) => typeof x === 'string'))
+      return `map[string]string{${entries
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`)
+        .join(', ')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /** Renders one FieldError the way kube's field.Error does: `Invalid value: "x": must be …`, no empty parts. */
 export function fieldErrorMessage(e: FieldError): string {
-  const value = VALUE_OMITTED.has(e.type) || e.value === undefined ? '' : e.value === null ? '"null"' : JSON.stringify(e.value);
+  const value = VALUE_OMITTED.has(e.type) || e.value === undefined ? '' : e.value === null ? '"null"' : printedValue(e.value);
   const detail = e.message === TYPE_TEXT[e.type] ? '' : e.message;
   return [TYPE_TEXT[e.type], value, detail].filter((p) => p !== '').join(': ');
 }
