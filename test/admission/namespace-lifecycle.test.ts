@@ -198,7 +198,7 @@ describe('Informer', () => {
     const names = informer.list().map((n) => n.metadata.name);
     for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'gitops-system']) assert.ok(names.includes(n), `${n} listed`);
     const list = lists().filter((r) => r.status === 200).at(-1)!;
-    const w = await eventually(() => watches()[0]?.status && watches()[0]); // answered, not just sent
+    const w = await eventually(() => watches().find((r) => r.status !== undefined)); // answered, not just sent
     const seen = () => JSON.stringify(faults.requests.filter(mine).map((r) => [r.path, r.query, r.status]));
     assert.ok(list, seen());
     assert.equal(w.status, 200, seen());
