@@ -572,7 +572,7 @@ export class ResourceStore {
     // the generation, as kube's PrepareForUpdate compares the defaulted spec with the stored one.
     this.def.prepareForUpdate?.(next, old, subresource);
     if (this.def.generation === false) delete m.generation;
-    else if (subresource !== 'status' && !jsonEqual(specOf(next), specOf(old))) m.generation = (o.generation ?? 0) + 1;
+    else if (subresource !== 'status' && (!jsonEqual(specOf(next), specOf(old)) || (this.def.annotationsBumpGeneration && !jsonEqual(m.annotations ?? {}, o.annotations ?? {})))) m.generation = (o.generation ?? 0) + 1;
     return next;
   }
 

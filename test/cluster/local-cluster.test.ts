@@ -170,11 +170,15 @@ describe('local cluster', () => {
     assert.equal(ready.status.readyReplicas, 3);
     assert.equal(ready.status.conditions.find((x: { type: string }) => x.type === 'Available').status, 'True');
     assert.match(ready.status.conditions[0].message, /no Pod runs/);
+    const annotated = await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/sim', { body: { metadata: { annotations: { note: 'x' } } }, contentType: 'application/merge-patch+json' });
+    assert.equal(annotated.json().metadata.generation, 2, 'a Deployment\'s annotations count toward its generation, as in kube');
+    const cm = await c.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gen' } } });
+    assert.equal(cm.json().metadata.generation, undefined);
     const scaled = await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/sim', { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
-    assert.equal(scaled.json().metadata.generation, 2);
+    assert.equal(scaled.json().metadata.generation, 3);
     await eventually(async () => {
       const d = (await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/sim')).json();
-      assert.equal(d.status.observedGeneration, 2);
+      assert.equal(d.status.observedGeneration, 3);
       assert.equal(d.status.readyReplicas, 5);
     });
     const job = await c.request('POST', '/apis/batch/v1/namespaces/default/jobs', {

@@ -28,6 +28,7 @@ interface KindEntry {
   nameRule?: ResourceDefinition['nameRule'];
   /** kube's AllowUnconditionalUpdate is false for this kind: a PUT must name a resourceVersion. */
   conditionalUpdate?: boolean;
+  annotationsBumpGeneration?: boolean;
 }
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
@@ -194,6 +195,7 @@ const apps: KindEntry[] = [
   {
     kind: 'Deployment',
     plural: 'deployments',
+    annotationsBumpGeneration: true,
     namespaced: true,
     shortNames: ['deploy'],
     categories: ['all'],
@@ -407,6 +409,7 @@ function definitionOf(group: string, version: string, e: KindEntry): ResourceDef
     strategicMergePatch: true,
     ...(e.verbs ? { verbs: e.verbs } : {}),
     ...(e.nameRule ? { nameRule: e.nameRule } : {}),
+    ...(e.annotationsBumpGeneration ? { annotationsBumpGeneration: true } : {}),
     unconditionalUpdate: !e.conditionalUpdate,
     ...(e.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' } } : {}),
     schema: kindSchema(group, version, e.kind),
