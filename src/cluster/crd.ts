@@ -24,6 +24,7 @@ interface CRDVersion {
   schema?: { openAPIV3Schema?: JSONSchemaProps };
   subresources?: { status?: object; scale?: { specReplicasPath?: string; statusReplicasPath?: string; labelSelectorPath?: string } };
   additionalPrinterColumns?: { name?: string; type?: string; jsonPath?: string; description?: string; priority?: number; format?: string }[];
+  selectableFields?: { jsonPath?: string }[];
 }
 
 export interface CRDSpec {
@@ -180,6 +181,8 @@ export function definitionsFromCRD(crd: KubeObject): ResourceDefinition[] {
         hasStatus: !!v.subresources?.status,
         ...(scale ? { scale: { specReplicasPath: scale.specReplicasPath!, statusReplicasPath: scale.statusReplicasPath!, ...(scale.labelSelectorPath ? { labelSelectorPath: scale.labelSelectorPath } : {}) } } : {}),
         schema: servedSchema(v.schema!.openAPIV3Schema!),
+        // selectableFields: `.spec.color` is the field label `spec.color`.
+        ...(v.selectableFields?.length ? { selectableFields: Object.fromEntries(v.selectableFields.filter((f) => f.jsonPath?.startsWith('.')).map((f) => [f.jsonPath!.slice(1), f.jsonPath!.slice(1)])) } : {}),
         // kube's default for a CRD without columns: the age of the object.
         printerColumns: columns.length ? columns : [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' }],
         // The CRD's CEL rules, on the object as stored (after defaulting): `old` on an update.

@@ -185,7 +185,7 @@ export class ResourceStore {
     try {
       return {
         labels: q.labelSelector ? parseLabelSelector(q.labelSelector) : undefined,
-        fields: q.fieldSelector ? parseFieldSelector(q.fieldSelector, FIELD_SELECTABLE) : undefined,
+        fields: q.fieldSelector ? parseFieldSelector(q.fieldSelector, this.selectable) : undefined,
       };
     } catch (e) {
       if (e instanceof SelectorError) throw badRequest(e.message);
@@ -195,8 +195,26 @@ export class ResourceStore {
 
   private matches(sel: Selectors, obj: KubeObject): boolean {
     if (sel.labels && !matchesLabels(sel.labels, obj.metadata.labels)) return false;
-    if (sel.fields && !matchesFields(sel.fields, { 'metadata.name': obj.metadata.name ?? '', 'metadata.namespace': obj.metadata.namespace ?? '' })) return false;
+    if (sel.fields && !matchesFields(sel.fields, this.fieldsOf(obj, sel.fields))) return false;
     return true;
+  }
+
+  /** Field labels this kind's selectors accept: metadata's two, plus the kind's own (kube's per-kind field label conversion, a CRD's selectableFields). */
+  private get selectable(): string[] {
+    return [...FIELD_SELECTABLE, ...Object.keys(this.def.selectableFields ?? {})];
+  }
+
+  /** The values of the fields `sel` reads, as strings (a missing field reads as ''). */
+  private fieldsOf(obj: KubeObject, sel: FieldSelector): Record<string, string> {
+    const out: Record<string, string> = { 'metadata.name': obj.metadata.name ?? '', 'metadata.namespace': obj.metadata.namespace ?? '' };
+    for (const r of sel.requirements) {
+      const path = this.def.selectableFields?.[r.field];
+      if (path === undefined) continue;
+      let v: unknown = obj;
+      for (const seg of path.split('.')) v = v !== null && typeof v === 'object' && Object.hasOwn(v, seg) ? (v as Record<string, unknown>)[seg] : undefined;
+      out[r.field] = v === undefined || v === null || typeof v === 'object' ? '' : String(v);
+    }
+    return out;
   }
 
   /** The narrowest key prefix a query can use: a field selector pinning the namespace or name helps. */

@@ -152,6 +152,35 @@ describe('local cluster', () => {
     assert.match(again.stderr, /cannot list resource "configmaps"/);
   });
 
+  test('field selectors of built-in kinds (events by involvedObject, pods by status.phase) and of a CRD\'s selectableFields', async () => {
+    const ev = (name: string, involved: string) => ({ apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default' }, involvedObject: { kind: 'Pod', name: involved, namespace: 'default' }, reason: 'Tested', type: 'Normal', message: 'm', source: { component: 'test' } });
+    for (const [n, i] of [['e1', 'a'], ['e2', 'b']]) assert.equal((await c.request('POST', '/api/v1/namespaces/default/events', { body: ev(n, i) })).status, 201);
+    const got = await c.kubectl(['get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=b,source=test', '-o', 'jsonpath={.items[*].metadata.name}']);
+    assert.equal(got.stdout, 'e2', got.stderr);
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/pods', { body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } })).status, 201);
+    const pending = await c.kubectl(['get', 'pods', '-n', 'default', '--field-selector', 'status.phase=Pending', '-o', 'name']);
+    assert.equal(pending.stdout.trim(), 'pod/p', pending.stderr);
+    const unsupported = await c.kubectl(['get', 'configmaps', '-n', 'default', '--field-selector', 'data.a=1']);
+    assert.match(unsupported.stderr, /field label not supported: data\.a/);
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'shapes.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'shapes', kind: 'Shape' },
+        versions: [{ name: 'v1', served: true, storage: true, selectableFields: [{ jsonPath: '.spec.color' }], schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { color: { type: 'string' } } } } } } }],
+      },
+    };
+    assert.equal((await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(crd) })).code, 0);
+    assert.equal((await c.kubectl(['wait', '--for=condition=Established', 'crd/shapes.example.com', '--timeout=10s'])).code, 0);
+    for (const [n, color] of [['red1', 'red'], ['blue1', 'blue']])
+      assert.equal((await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Shape', metadata: { name: n, namespace: 'default' }, spec: { color } }) })).code, 0);
+    const red = await c.kubectl(['get', 'shapes', '-n', 'default', '--field-selector', 'spec.color=red', '-o', 'name']);
+    assert.equal(red.stdout.trim(), 'shape.example.com/red1', red.stderr);
+  });
+
   test('a Deployment whose selector does not match its template is refused as kube words it', async () => {
     const bad = deployment('mismatch');
     bad.spec.template.metadata.labels = { app: 'other' };

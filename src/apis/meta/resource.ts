@@ -119,6 +119,8 @@ export interface ResourceDefinition {
   unconditionalUpdate?: boolean;
   /** Whether `metadata.generation` is kept (set at 1, bumped on a spec change); true when unset. kube's ConfigMaps, Services and Namespaces have none. */
   generation?: boolean;
+  /** Field selector labels besides metadata.name/namespace, each to the dotted path it reads (`involvedObject.name`, `status.phase`). */
+  selectableFields?: Record<string, string>;
   /** An annotation change bumps the generation too (kube's Deployments: their annotations are copied to their ReplicaSets). */
   annotationsBumpGeneration?: boolean;
   /** The kind's PrepareForCreate, after the generic one (system fields set): kube's per-kind strategy (a Service's clusterIP, a Secret's stringData). */

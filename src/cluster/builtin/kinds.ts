@@ -29,7 +29,12 @@ interface KindEntry {
   /** kube's AllowUnconditionalUpdate is false for this kind: a PUT must name a resourceVersion. */
   conditionalUpdate?: boolean;
   annotationsBumpGeneration?: boolean;
+  /** Field selector labels besides metadata's (kube's field label conversion funcs for the kind). */
+  fields?: Record<string, string>;
 }
+
+const same = (...paths: string[]) => Object.fromEntries(paths.map((p) => [p, p]));
+const EVENT_FIELDS = { ...same('involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'type'), source: 'source.component' };
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
 const CREATED_AT: PrinterColumn = { name: 'Created At', type: 'date', format: 'date-time', jsonPath: '.metadata.creationTimestamp', description: 'The time the object was created.', value: (o) => o.metadata.creationTimestamp };
@@ -83,7 +88,7 @@ const wideContainers = [
 ];
 
 const core: KindEntry[] = [
-  { kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], status: true, generation: false, nameRule: 'label', columns: [col('Status', 'string', 'The phase of the namespace.', (o) => o.status?.phase), AGE] },
+  { kind: 'Namespace', fields: same('status.phase'), plural: 'namespaces', namespaced: false, shortNames: ['ns'], status: true, generation: false, nameRule: 'label', columns: [col('Status', 'string', 'The phase of the namespace.', (o) => o.status?.phase), AGE] },
   {
     kind: 'ConfigMap',
     plural: 'configmaps',
@@ -94,6 +99,7 @@ const core: KindEntry[] = [
   },
   {
     kind: 'Secret',
+    fields: same('type'),
     plural: 'secrets',
     namespaced: true,
     generation: false,
@@ -137,6 +143,7 @@ const core: KindEntry[] = [
   { kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'], generation: false, columns: [col('Secrets', 'integer', 'The number of secrets.', (o) => ((o as { secrets?: unknown[] }).secrets ?? []).length), AGE] },
   {
     kind: 'Pod',
+    fields: same('spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'),
     plural: 'pods',
     namespaced: true,
     shortNames: ['po'],
@@ -177,6 +184,7 @@ const core: KindEntry[] = [
     namespaced: true,
     shortNames: ['ev'],
     generation: false,
+    fields: EVENT_FIELDS,
     columns: [
       col('Type', 'string', 'The type of the event.', (o) => (o as { type?: string }).type),
       col('Reason', 'string', 'The reason of the event.', (o) => (o as { reason?: string }).reason),
@@ -241,6 +249,7 @@ const apps: KindEntry[] = [
   },
   {
     kind: 'ReplicaSet',
+    fields: same('status.replicas'),
     plural: 'replicasets',
     namespaced: true,
     shortNames: ['rs'],
@@ -262,6 +271,7 @@ const apps: KindEntry[] = [
 const batch: KindEntry[] = [
   {
     kind: 'Job',
+    fields: same('status.successful'),
     plural: 'jobs',
     namespaced: true,
     categories: ['all'],
@@ -410,6 +420,7 @@ function definitionOf(group: string, version: string, e: KindEntry): ResourceDef
     ...(e.verbs ? { verbs: e.verbs } : {}),
     ...(e.nameRule ? { nameRule: e.nameRule } : {}),
     ...(e.annotationsBumpGeneration ? { annotationsBumpGeneration: true } : {}),
+    ...(e.fields ? { selectableFields: e.fields } : {}),
     unconditionalUpdate: !e.conditionalUpdate,
     ...(e.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' } } : {}),
     schema: kindSchema(group, version, e.kind),
