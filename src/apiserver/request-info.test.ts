@@ -111,3 +111,16 @@ describe('requestInfo: non-resource requests', () => {
     it(`${method} ${url}`, () => assert.deepEqual(info(method, url), { resourceRequest: false, path: url.split('?')[0], verb }));
   }
 });
+
+describe('a list or watch narrowed by fieldSelector=metadata.name', () => {
+  it('is authorized as a request on that name (kube: a resourceNames Role may watch its object)', () => {
+    const w = info('GET', '/api/v1/namespaces/kube-system/configmaps?watch=true&fieldSelector=metadata.name%3Dextension-apiserver-authentication');
+    assert.equal(w.verb, 'watch');
+    assert.equal(w.name, undefined, 'still served as a watch of the collection');
+    assert.equal(w.selectedName, 'extension-apiserver-authentication');
+    assert.equal(info('GET', '/api/v1/namespaces/x/configmaps?fieldSelector=metadata.name%3D%3Da').selectedName, 'a');
+    assert.equal(info('GET', '/api/v1/namespaces/x/configmaps?fieldSelector=metadata.name!%3Da').selectedName, undefined);
+    assert.equal(info('GET', '/api/v1/namespaces/x/configmaps?fieldSelector=metadata.namespace%3Dx').selectedName, undefined);
+    assert.equal(info('GET', '/api/v1/namespaces/x/configmaps/a').selectedName, undefined);
+  });
+});

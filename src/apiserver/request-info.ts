@@ -13,6 +13,11 @@ export interface RequestInfo {
   name?: string;
   /** The legacy /watch/ path prefix was used. */
   legacyWatch?: boolean;
+  /**
+   * A list or watch narrowed to one object by `fieldSelector=metadata.name=X` is authorized as a
+   * request on X (kube's RequestInfoFactory), so a Role limited by resourceNames can watch its object.
+   */
+  selectedName?: string;
 }
 
 const METHOD_VERBS: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', GET: 'get', HEAD: 'get' };
@@ -68,5 +73,13 @@ export function requestInfo(method: string, rawPath: string, query: URLSearchPar
   const isWatch = watch !== null && watch !== '0' && watch.toLowerCase() !== 'false';
   if (info.verb === 'get' && !info.name) info.verb = isWatch ? 'watch' : 'list';
   if (info.verb === 'delete' && !info.name) info.verb = 'deletecollection';
+  if ((info.verb === 'list' || info.verb === 'watch') && !info.name) {
+    const fs = query.get('fieldSelector');
+    const terms = fs ? fs.split(',').map((t) => t.trim()).filter(Boolean) : [];
+    for (const t of terms) {
+      const m = /^metadata\.name(==|=)(.*)$/.exec(t);
+      if (m && m[2] && !m[2].includes('\\') && !/[/%]/.test(m[2])) info.selectedName = m[2];
+    }
+  }
   return info;
 }

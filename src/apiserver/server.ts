@@ -199,7 +199,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         apiVersion: info.apiVersion,
         resource: info.resource,
         subresource: info.subresource,
-        name: info.name,
+        name: info.name ?? info.selectedName,
       };
       const d = await o.authorizer.authorize(attributes);
       if (!d.allowed) throw forbiddenError(attributes, d.reason);
