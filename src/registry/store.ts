@@ -411,6 +411,18 @@ export class ResourceStore {
 
   // ---- writes ----
 
+  /**
+   * Built-in kinds decode a create or update body into their Go type with the URL's group version kind
+   * as the default: the body may leave apiVersion and kind out (an apply body may not, nor a custom resource's).
+   */
+  private withTypeMeta(body: unknown): unknown {
+    if (!this.def.defaultTypeMeta || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+    const obj = body as KubeObject;
+    if (obj.apiVersion === undefined || obj.apiVersion === '') obj.apiVersion = this.apiVersion;
+    if (obj.kind === undefined || obj.kind === '') obj.kind = this.def.kind;
+    return obj;
+  }
+
   /** Checks what kube's decoder and rest.BeforeCreate/BeforeUpdate check before any strategy runs. */
   private checkBody(body: unknown, ns: string, urlName?: string): KubeObject {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON or YAML object');
@@ -509,7 +521,7 @@ export class ResourceStore {
   }
 
   async create(ns: string, body: unknown, ctx: WriteContext): Promise<KubeObject> {
-    const obj = this.checkBody(body, ns);
+    const obj = this.checkBody(this.withTypeMeta(body), ns);
     this.pruneAndReport(obj, ctx);
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
     const admitted = await this.admit(obj, undefined, ctx, 'CREATE', (o) => this.prepareForCreate(o));
@@ -661,7 +673,7 @@ export class ResourceStore {
 
   /** PUT of the object or its /status. */
   async update(ns: string, name: string, body: unknown, ctx: WriteContext, subresource?: 'status'): Promise<KubeObject> {
-    const obj = this.checkBody(body, ns, name);
+    const obj = this.checkBody(this.withTypeMeta(body), ns, name);
     this.pruneAndReport(obj, ctx);
     const pinned = !!obj.metadata.resourceVersion;
     if (!pinned && !this.def.unconditionalUpdate) {

@@ -181,6 +181,25 @@ describe('local cluster', () => {
     assert.equal(red.stdout.trim(), 'shape.example.com/red1', red.stderr);
   });
 
+  test('a built-in kind\'s create and update may leave apiVersion and kind out (the URL\'s are used); a custom resource\'s may not', async () => {
+    const r = await c.request('POST', '/api/v1/namespaces/default/configmaps', { body: { metadata: { name: 'untyped' }, data: { a: '1' } } });
+    assert.equal(r.status, 201, r.body);
+    assert.equal(r.json().kind, 'ConfigMap');
+    const put = await c.request('PUT', '/api/v1/namespaces/default/configmaps/untyped', { body: { metadata: { name: 'untyped', resourceVersion: r.json().metadata.resourceVersion }, data: { a: '2' } } });
+    assert.equal(put.status, 200, put.body);
+    assert.equal(put.json().data.a, '2');
+    const wrong = await c.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } } });
+    assert.equal(wrong.status, 400);
+    const apply = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/applied?fieldManager=t', { body: { metadata: { name: 'applied' } }, contentType: 'application/apply-patch+yaml' });
+    assert.equal(apply.status, 400, 'an apply body names its kind');
+    const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'plains.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'plains', kind: 'Plain' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] } };
+    assert.equal((await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(crd) })).code, 0);
+    assert.equal((await c.kubectl(['wait', '--for=condition=Established', 'crd/plains.example.com', '--timeout=10s'])).code, 0);
+    const cr = await c.request('POST', '/apis/example.com/v1/namespaces/default/plains', { body: { metadata: { name: 'p' } } });
+    assert.equal(cr.status, 400);
+    assert.match(cr.json().message, /Object 'Kind' is missing/);
+  });
+
   test('a Deployment whose selector does not match its template is refused as kube words it', async () => {
     const bad = deployment('mismatch');
     bad.spec.template.metadata.labels = { app: 'other' };

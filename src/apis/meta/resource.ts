@@ -119,6 +119,8 @@ export interface ResourceDefinition {
   unconditionalUpdate?: boolean;
   /** Whether `metadata.generation` is kept (set at 1, bumped on a spec change); true when unset. kube's ConfigMaps, Services and Namespaces have none. */
   generation?: boolean;
+  /** A body without apiVersion or kind gets the URL's (kube's typed decoding of built-in kinds; custom resources must name them). */
+  defaultTypeMeta?: boolean;
   /** Field selector labels besides metadata.name/namespace, each to the dotted path it reads (`involvedObject.name`, `status.phase`). */
   selectableFields?: Record<string, string>;
   /** An annotation change bumps the generation too (kube's Deployments: their annotations are copied to their ReplicaSets). */

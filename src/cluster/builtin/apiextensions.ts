@@ -127,6 +127,7 @@ export function apiextensionsDefinitions(): ResourceDefinition[] {
       hasArtifact: false,
       hasStatus: true,
       strategicMergePatch: true,
+      defaultTypeMeta: true,
       schema,
       printerColumns: [{ name: 'Created At', type: 'date', format: 'date-time', jsonPath: '.metadata.creationTimestamp', description: 'The time the definition was created.', value: (o) => o.metadata.creationTimestamp }],
       validate,

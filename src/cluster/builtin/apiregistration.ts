@@ -84,6 +84,7 @@ export function apiregistrationDefinitions(): ResourceDefinition[] {
       hasStatus: true,
       generation: false,
       strategicMergePatch: true,
+      defaultTypeMeta: true,
       schema,
       printerColumns: [
         { name: 'Service', type: 'string', jsonPath: '.spec.service', description: 'The Service in front of the server, or Local.', value: serviceText },

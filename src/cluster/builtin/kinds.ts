@@ -417,6 +417,7 @@ function definitionOf(group: string, version: string, e: KindEntry): ResourceDef
     hasStatus: e.status ?? false,
     generation: e.generation ?? true,
     strategicMergePatch: true,
+    defaultTypeMeta: true,
     ...(e.verbs ? { verbs: e.verbs } : {}),
     ...(e.nameRule ? { nameRule: e.nameRule } : {}),
     ...(e.annotationsBumpGeneration ? { annotationsBumpGeneration: true } : {}),
