@@ -3,7 +3,6 @@
 // against an in-process server that serves two made-up kinds beside nothing else.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { CABundle, X509Authenticator } from '../../src/auth/authn/x509.js';
 import { alwaysAllow } from '../../src/auth/authz/union.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ensureStandaloneCerts } from '../../src/pki/standalone.js';
+import { kubectl as runKubectl } from '../helpers/run.js';
 import { ResourceStores } from '../../src/registry/resource-stores.js';
 import { definitionsFromCRD } from '../../src/cluster/crd.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
@@ -66,18 +66,7 @@ let stores: ResourceStores;
 let api: ApiServer;
 let kubeconfig: string;
 
-function kubectl(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', rej);
-    p.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
+const kubectl = (args: string[], input = '') => runKubectl(kubeconfig, args, { input });
 async function k(args: string[], input = ''): Promise<string> {
   const r = await kubectl(args, input);
   assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);

@@ -4,24 +4,13 @@
 // the aggregator; the direct kubeconfig keeps working as standalone. --local-cluster=false: no cluster.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestServer } from '../helpers/server.js';
+import { kubectl as runKubectl } from '../helpers/run.js';
 
-function kubectl(kubeconfig: string, args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
+const kubectl = (kubeconfig: string, args: string[], input = '') => runKubectl(kubeconfig, args, { input });
 
 describe('npm start with the embedded local cluster', () => {
   let s: TestServer;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestCluster } from '../helpers/local-cluster.js';
+import { kubectl as runKubectl } from '../helpers/run.js';
 
 /** Retries `check` until it stops throwing (bounded). */
 async function eventually<T>(check: () => Promise<T>, o: { timeoutMs?: number } = {}): Promise<T> {
@@ -261,15 +262,7 @@ describe('npm run cluster', () => {
     }, { timeoutMs: 30_000 });
     return { p, kubeconfig, output: () => out };
   };
-  const kubectl = (kubeconfig: string, args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const k = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args]);
-      let stdout = '';
-      let stderr = '';
-      k.stdout.on('data', (d) => (stdout += d));
-      k.stderr.on('data', (d) => (stderr += d));
-      k.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+  const kubectl = (kubeconfig: string, args: string[], input?: string) => runKubectl(kubeconfig, args, { input });
   const stop = (p: ReturnType<typeof spawn>) => new Promise<number | null>((resolve) => (p.once('exit', (code) => resolve(code)), p.kill('SIGTERM')));
 
   test('prints an admin kubeconfig (CN admin, O system:masters) and keeps its objects across a restart', async () => {
@@ -279,12 +272,8 @@ describe('npm run cluster', () => {
     const who = await kubectl(first.kubeconfig, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}']);
     assert.equal(who.code, 0, who.stderr);
     assert.match(who.stdout, /^admin .*system:masters/);
-    const apply = await new Promise<number>((resolve) => {
-      const k = spawn('kubectl', ['--kubeconfig', first.kubeconfig, 'apply', '-f', '-']);
-      k.on('close', (code) => resolve(code ?? -1));
-      k.stdin.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept', namespace: 'default' }, data: { a: '1' } }));
-    });
-    assert.equal(apply, 0);
+    const apply = await kubectl(first.kubeconfig, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept', namespace: 'default' }, data: { a: '1' } }));
+    assert.equal(apply.code, 0, apply.stderr);
     assert.equal(await stop(first.p), 0);
     const second = await run();
     const got = await kubectl(second.kubeconfig, ['get', 'cm', 'kept', '-n', 'default', '-o', 'jsonpath={.data.a}']);

@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort, TestServer, type HttpResult, type KubectlResult } from './server.js';
+import { kubectl } from './run.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -188,20 +189,7 @@ function httpsRequest(t: { port: number; caCert: string; adminCert: string; admi
 }
 
 function runKubectl(kubeconfig: string, args: string[], o: KubectlOptions = {}): Promise<KubectlResult> {
-  return new Promise((res, rej) => {
-    const p = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '', ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 30_000);
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code: code ?? -1, stdout, stderr });
-    });
-    p.stdin.end(o.input ?? '');
-  });
+  return kubectl(kubeconfig, args, { ...o, timeoutMs: o.timeoutMs ?? 30_000 });
 }
 
 async function mustKubectl(t: Target, args: string[], o?: KubectlOptions): Promise<string> {

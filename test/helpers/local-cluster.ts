@@ -3,7 +3,6 @@
 // kube-apiserver. Offers kubectl and HTTPS clients bound to its admin kubeconfig, and client
 // certificates for other users.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '
 import { createLogger } from '../../src/observability/logger.js';
 import { issueCert } from '../../src/pki/certs.js';
 import type { HttpResult, KubectlResult } from './server.js';
+import { kubectl } from './run.js';
 
 export class TestCluster {
   private constructor(
@@ -53,16 +53,7 @@ export class TestCluster {
 
   /** Runs the real kubectl with the admin kubeconfig (or `o.kubeconfig`), `o.input` on stdin. */
   kubectl(args: string[], o: { input?: string; kubeconfig?: string; env?: Record<string, string> } = {}): Promise<KubectlResult> {
-    return new Promise((resolve, reject) => {
-      const p = spawn('kubectl', ['--kubeconfig', o.kubeconfig ?? this.kubeconfig, ...args], { env: { ...process.env, ...o.env } });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('error', reject);
-      p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      p.stdin.end(o.input ?? '');
-    });
+    return kubectl(o.kubeconfig ?? this.kubeconfig, args, o);
   }
 
   /** A kubeconfig for `user` (client certificate from the cluster CA, groups as O), written to the test dir. */

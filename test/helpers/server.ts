@@ -2,6 +2,7 @@
 // own temporary data and cert directories, and offers kubectl and HTTPS clients bound to it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { kubectl, type RunResult } from './run.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { createServer } from 'node:net';
@@ -11,11 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = RunResult;
 
 export interface HttpResult {
   status: number;
@@ -120,20 +117,7 @@ export class TestServer {
 
   /** Runs the real kubectl against this server. `input` goes to stdin. */
   kubectl(args: string[], o: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<KubectlResult> {
-    return new Promise((res, rej) => {
-      const p = spawn('kubectl', ['--kubeconfig', this.kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '', ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 30_000);
-      p.on('error', rej);
-      p.on('close', (code) => {
-        clearTimeout(timer);
-        res({ code: code ?? -1, stdout, stderr });
-      });
-      p.stdin.end(o.input ?? '');
-    });
+    return kubectl(this.kubeconfig, args, { ...o, timeoutMs: o.timeoutMs ?? 30_000 });
   }
 
   /** kubectl that must succeed; returns stdout. */
