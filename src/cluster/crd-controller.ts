@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { rfc3339 } from '../registry/meta.js';
 import type { ResourceStores } from '../registry/resource-stores.js';
 import type { ResourceStore, WriteContext } from '../registry/store.js';
-import { watchStore } from '../registry/watch-store.js';
+import { StoreFollowers } from '../registry/watch-store.js';
 import { crdErrors, definitionsFromCRD } from './crd.js';
 
 export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -31,8 +31,7 @@ interface CRDObject extends KubeObject {
 const ctx = (): WriteContext => ({ dryRun: false, fieldManager: 'apiextensions-controller', fieldValidation: 'Ignore', warnings: [] });
 
 export class CRDController {
-  private readonly abort = new AbortController();
-  private loop?: Promise<void>;
+  private readonly followers: StoreFollowers;
   /** What each CRD serves now, by CRD name: the definitions and their stores' keys. */
   private readonly served = new Map<string, { defs: ResourceDefinition[]; fingerprint: string }>();
   private queue: Promise<void> = Promise.resolve();
@@ -40,7 +39,9 @@ export class CRDController {
   constructor(
     private readonly stores: ResourceStores,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.followers = new StoreFollowers(log);
+  }
 
   private get crds(): ResourceStore {
     return this.stores.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
@@ -48,14 +49,12 @@ export class CRDController {
 
   /** Serves every stored CRD before returning (a restarted cluster serves its custom resources at once). */
   async start(): Promise<void> {
-    const list = await this.crds.list(undefined, {});
-    for (const crd of list.items) await this.sync(crd as CRDObject);
-    this.loop = watchStore(this.crds, (type, crd) => this.enqueue(type, crd as CRDObject), this.abort.signal, this.log, list.metadata.resourceVersion);
+    await this.followers.follow(this.crds, (type, crd) => this.enqueue(type, crd as CRDObject));
+    await this.queue; // the stored CRDs are served before the cluster takes requests
   }
 
   async stop(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
+    await this.followers.stop();
     await this.queue;
   }
 

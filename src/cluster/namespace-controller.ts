@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { rfc3339 } from '../registry/meta.js';
 import type { ResourceStores } from '../registry/resource-stores.js';
 import type { ResourceStore, WriteContext } from '../registry/store.js';
-import { watchStore } from '../registry/watch-store.js';
+import { StoreFollowers } from '../registry/watch-store.js';
 import { NAMESPACE_FINALIZER } from './builtin/strategies.js';
 
 interface Condition {
@@ -25,7 +25,7 @@ const CONDITION_TYPES = ['NamespaceDeletionDiscoveryFailure', 'NamespaceDeletion
 
 export class NamespaceController {
   private readonly abort = new AbortController();
-  private loop?: Promise<void>;
+  private readonly followers: StoreFollowers;
   private readonly pending = new Set<string>();
   private readonly running = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -34,22 +34,22 @@ export class NamespaceController {
     private readonly stores: ResourceStores,
     private readonly log: Logger,
     private readonly o: { retryMs?: number } = {},
-  ) {}
+  ) {
+    this.followers = new StoreFollowers(log);
+  }
 
   private get namespaces(): ResourceStore {
     return this.stores.get('', 'v1', 'namespaces')!;
   }
 
   async start(): Promise<void> {
-    const list = await this.namespaces.list(undefined, {});
-    for (const ns of list.items) this.observe(ns);
-    this.loop = watchStore(this.namespaces, (type, ns) => type !== 'DELETED' && this.observe(ns), this.abort.signal, this.log, list.metadata.resourceVersion);
+    await this.followers.follow(this.namespaces, (type, ns) => type !== 'DELETED' && this.observe(ns));
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
     for (const t of this.timers.values()) clearTimeout(t);
-    await this.loop;
+    await this.followers.stop();
   }
 
   private observe(ns: KubeObject): void {

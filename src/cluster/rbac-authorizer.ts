@@ -7,7 +7,7 @@ import { RBACAuthorizer, type RBACObject } from '../auth/authz/rbac.js';
 import type { Authorizer, Decision, RequestAttributes, Rules, UserInfo } from '../auth/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { ResourceStores } from '../registry/resource-stores.js';
-import { watchStore } from '../registry/watch-store.js';
+import { StoreFollowers } from '../registry/watch-store.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 const PLURALS = ['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings'];
@@ -16,27 +16,22 @@ export class ClusterRBACAuthorizer implements Authorizer {
   private readonly objects = new Map<string, RBACObject>();
   private current: RBACAuthorizer = new RBACAuthorizer([]);
   private dirty = true;
-  private readonly abort = new AbortController();
-  private loops: Promise<void>[] = [];
+  private readonly followers: StoreFollowers;
 
   constructor(
     private readonly stores: ResourceStores,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.followers = new StoreFollowers(log);
+  }
 
   /** Lists every RBAC object, then follows their watches. */
   async start(): Promise<void> {
-    for (const plural of PLURALS) {
-      const store = this.stores.get(RBAC, 'v1', plural)!;
-      const list = await store.list(undefined, {});
-      for (const o of list.items) this.put('ADDED', o);
-      this.loops.push(watchStore(store, (type, o) => this.put(type, o), this.abort.signal, this.log, list.metadata.resourceVersion));
-    }
+    for (const plural of PLURALS) await this.followers.follow(this.stores.get(RBAC, 'v1', plural)!, (type, o) => this.put(type, o));
   }
 
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await Promise.all(this.loops);
+  stop(): Promise<void> {
+    return this.followers.stop();
   }
 
   private put(type: string, o: KubeObject): void {

@@ -34,3 +34,26 @@ export async function watchStore(store: ResourceStore, onEvent: (type: StoreEven
     }
   }
 }
+
+/**
+ * Stores followed from the current state on: each `follow` lists the store first (its objects come to
+ * `onEvent` as ADDED before `follow` resolves, so a caller's cache is complete when it starts serving),
+ * then watches from that list's resourceVersion until `stop`.
+ */
+export class StoreFollowers {
+  private readonly abort = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+
+  constructor(private readonly log: Logger) {}
+
+  async follow(store: ResourceStore, onEvent: (type: StoreEventType, obj: KubeObject) => void): Promise<void> {
+    const list = await store.list(undefined, {});
+    for (const obj of list.items) onEvent('ADDED', obj);
+    this.loops.push(watchStore(store, onEvent, this.abort.signal, this.log, list.metadata.resourceVersion));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.all(this.loops);
+  }
+}

@@ -18,7 +18,7 @@ import type { Logger } from '../../observability/logger.js';
 import { rfc3339 } from '../../registry/meta.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import type { ResourceStore, WriteContext } from '../../registry/store.js';
-import { watchStore } from '../../registry/watch-store.js';
+import { StoreFollowers } from '../../registry/watch-store.js';
 import { APIREGISTRATION, AUTOMANAGED_LABEL, apiServiceName, localAPIService, orderedGroups, type APIService, type APIServiceCondition, type VersionPriority } from './apiservices.js';
 import { endpointURL, ResolveError, type ServiceEndpoints } from './endpoints.js';
 import type { FrontProxyCerts } from './front-proxy.js';
@@ -58,8 +58,7 @@ const sameCondition = (a: APIServiceCondition | undefined, b: APIServiceConditio
 export class Aggregator implements AggregatorHooks {
   private readonly apiServices = new Map<string, APIService>();
   private readonly remote = new Map<string, RemoteState>();
-  private readonly abort = new AbortController();
-  private loops: Promise<void>[] = [];
+  private readonly followers: StoreFollowers;
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -69,7 +68,9 @@ export class Aggregator implements AggregatorHooks {
   /** Bumped whenever merged discovery or OpenAPI would change: server.ts re-renders on a new value. */
   generation = 0;
 
-  constructor(private readonly o: AggregatorOptions) {}
+  constructor(private readonly o: AggregatorOptions) {
+    this.followers = new StoreFollowers(o.log);
+  }
 
   private get store(): ResourceStore {
     return this.o.stores.get(APIREGISTRATION, 'v1', 'apiservices')!;
@@ -77,9 +78,7 @@ export class Aggregator implements AggregatorHooks {
 
   /** Registers the Local APIServices and checks every remote one once before returning. */
   async start(): Promise<void> {
-    const list = await this.store.list(undefined, {});
-    for (const a of list.items) this.put('ADDED', a);
-    this.loops.push(watchStore(this.store, (t, a) => this.put(t, a), this.abort.signal, this.o.log, list.metadata.resourceVersion));
+    await this.followers.follow(this.store, (t, a) => this.put(t, a));
     this.unlisten.push(this.o.endpoints.onChange(() => this.trigger()));
     this.unlisten.push(this.o.stores.onChange(() => this.trigger()));
     await this.sync();
@@ -92,8 +91,7 @@ export class Aggregator implements AggregatorHooks {
     clearInterval(this.timer);
     clearTimeout(this.debounce);
     for (const u of this.unlisten) u();
-    this.abort.abort();
-    await Promise.all(this.loops);
+    await this.followers.stop();
     await this.running;
   }
 

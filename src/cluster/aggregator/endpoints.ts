@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import type { KubeObject } from '../../apis/meta/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
-import { watchStore } from '../../registry/watch-store.js';
+import { StoreFollowers } from '../../registry/watch-store.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -50,28 +50,22 @@ export class ServiceEndpoints {
   /** By `namespace/service`, then by slice name. */
   private readonly slices = new Map<string, Map<string, EndpointSlice>>();
   private readonly listeners = new Set<() => void>();
-  private readonly abort = new AbortController();
-  private loops: Promise<void>[] = [];
+  private readonly followers: StoreFollowers;
 
   constructor(
     private readonly stores: ResourceStores,
-    private readonly log: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    const services = this.stores.get('', 'v1', 'services')!;
-    const slices = this.stores.get('discovery.k8s.io', 'v1', 'endpointslices')!;
-    const sl = await services.list(undefined, {});
-    for (const s of sl.items) this.putService('ADDED', s);
-    const el = await slices.list(undefined, {});
-    for (const e of el.items) this.putSlice('ADDED', e);
-    this.loops.push(watchStore(services, (t, o) => this.putService(t, o), this.abort.signal, this.log, sl.metadata.resourceVersion));
-    this.loops.push(watchStore(slices, (t, o) => this.putSlice(t, o), this.abort.signal, this.log, el.metadata.resourceVersion));
+    log: Logger,
+  ) {
+    this.followers = new StoreFollowers(log);
   }
 
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await Promise.all(this.loops);
+  async start(): Promise<void> {
+    await this.followers.follow(this.stores.get('', 'v1', 'services')!, (t, o) => this.putService(t, o));
+    await this.followers.follow(this.stores.get('discovery.k8s.io', 'v1', 'endpointslices')!, (t, o) => this.putSlice(t, o));
+  }
+
+  stop(): Promise<void> {
+    return this.followers.stop();
   }
 
   /** Told after every change of a Service or an EndpointSlice. */
