@@ -30,7 +30,8 @@
  * Descriptions are Kubernetes' published ones, from types_swagger_doc_generated.go; where that file
  * has none, or cut the text short at a `---` inside a line, the doc comment formatted as openapi-gen does.
  * Deliberate differences from kube's v2 doc, for structural validation of what clients send:
- *  - Quantity and IntOrString are `x-kubernetes-int-or-string: true` without `type` (kube: type string),
+ *  - Quantity and IntOrString are `x-kubernetes-int-or-string: true` without `type` (kube: type string);
+ *    Quantity has `format: quantity`, since it also takes any number (`cpu: 0.5`), IntOrString only integers,
  *  - RawExtension and FieldsV1 also get `x-kubernetes-preserve-unknown-fields: true` (kube: just object),
  *  - no zero-value defaults for non-omitempty scalars/structs (openapi-gen's "enforced" defaults,
  *    which kube's v2 doc drops too), only `+default=` markers and ./defaults.ts.
@@ -79,7 +80,7 @@ const SPECIAL: Record<string, Schema> = {
   [`${META}.Time`]: { type: 'string', format: 'date-time' },
   [`${META}.MicroTime`]: { type: 'string', format: 'date-time' },
   [`${META}.Duration`]: { type: 'string' },
-  'k8s.io/apimachinery/pkg/api/resource.Quantity': { 'x-kubernetes-int-or-string': true },
+  'k8s.io/apimachinery/pkg/api/resource.Quantity': { format: 'quantity', 'x-kubernetes-int-or-string': true },
   'k8s.io/apimachinery/pkg/util/intstr.IntOrString': { format: 'int-or-string', 'x-kubernetes-int-or-string': true },
   'k8s.io/apimachinery/pkg/runtime.RawExtension': { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
   [`${META}.FieldsV1`]: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },

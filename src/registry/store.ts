@@ -35,6 +35,7 @@ import { generateNameSuffix, jsonEqual, rfc3339 } from './meta.js';
 import { cloneJSON, formatBytes, MAX_OBJECT_BYTES, nestingProblem } from './limits.js';
 import { jsonPatch, mergePatch, PatchError, PatchTooLargeError } from './patch.js';
 import { strategicMergePatch } from './strategic-merge-patch.js';
+import { typedDecodeMessage } from './decode-errors.js';
 import {
   formatLabelSelector,
   labelSelectorFromObject,
@@ -65,6 +66,8 @@ export interface WriteContext {
   user?: UserInfo;
   /** Mutating and validating admission; none when unset. */
   admission?: AdmissionChain;
+  /** Set by create and update: the body is a whole object, decoded (for built-in kinds) as kube decodes it. */
+  typedBody?: boolean;
 }
 
 export interface ListQuery {
@@ -491,7 +494,13 @@ export class ResourceStore {
       }
     }
     if (errors.length === 0) errors.push(...this.def.validate(obj, old));
-    if (errors.length) throw invalid(this.def.group, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
+    if (errors.length) {
+      // A built-in kind's create or update body is decoded into its Go type first: a wrong type is kube's 400.
+      const wrongType = ctx.typedBody && this.def.defaultTypeMeta ? errors.find((e) => e.type === 'FieldValueTypeInvalid') : undefined;
+      const decode = wrongType && typedDecodeMessage(this.def.kind, this.def.version, this.def.schema, wrongType.field, String(wrongType.value));
+      if (decode) throw badRequest(decode);
+      throw invalid(this.def.group, this.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
+    }
     if (ctx.admission) await ctx.admission.validate(this.attributes(op, obj, old, ctx, subresource));
     ctx.warnings.push(...this.def.warnings(obj));
     return obj;
@@ -521,6 +530,7 @@ export class ResourceStore {
   }
 
   async create(ns: string, body: unknown, ctx: WriteContext): Promise<KubeObject> {
+    ctx = { ...ctx, typedBody: true, warnings: ctx.warnings };
     const obj = this.checkBody(this.withTypeMeta(body), ns);
     this.pruneAndReport(obj, ctx);
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
@@ -673,6 +683,7 @@ export class ResourceStore {
 
   /** PUT of the object or its /status. */
   async update(ns: string, name: string, body: unknown, ctx: WriteContext, subresource?: 'status'): Promise<KubeObject> {
+    ctx = { ...ctx, typedBody: true, warnings: ctx.warnings };
     const obj = this.checkBody(this.withTypeMeta(body), ns, name);
     this.pruneAndReport(obj, ctx);
     const pinned = !!obj.metadata.resourceVersion;

@@ -11,6 +11,15 @@ import type { KubeObject } from '../apis/meta/types.js';
 // runs on a kind's first write, while validating one object costs about the same either way.
 const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, validateFormats: false, verbose: true, code: { optimize: false } });
 const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();
+// An int-or-string node (no `type` of its own) takes an integer or a string, as kube's structural
+// schemas do; a built-in Quantity (`format: quantity`) any number too, as its decoder does (`cpu: 0.5`).
+ajv.addKeyword({
+  keyword: 'x-kubernetes-int-or-string',
+  schemaType: 'boolean',
+  errors: false,
+  validate: (on: boolean, data: unknown, parent?: { format?: string }) =>
+    !on || data === null || typeof data === 'string' || (typeof data === 'number' && (Number.isInteger(data) || parent?.format === 'quantity')),
+});
 
 /** Marks a schema object that is a named definition of a set registered with registerDefinitions. */
 const DEFINITION_NAME = Symbol.for('gitops.definitionName');
@@ -66,9 +75,11 @@ function ajvErrorToFieldError(e: ErrorObject): FieldError {
   switch (e.keyword) {
     case 'required':
       return { type: 'FieldValueRequired', field: fieldPath([...segs, (e.params as { missingProperty: string }).missingProperty]), message: 'Required value' };
-    case 'type': {
+    case 'type':
+    case 'x-kubernetes-int-or-string': {
       const actual = e.data === null ? 'null' : Array.isArray(e.data) ? 'array' : typeof e.data === 'number' ? (Number.isInteger(e.data) ? 'integer' : 'number') : typeof e.data;
-      return { type: 'FieldValueTypeInvalid', field, value: actual, message: `${field} in body must be of type ${(e.params as { type: string }).type}: "${actual}"` };
+      const want = e.keyword === 'type' ? (e.params as { type: string }).type : 'integer,string';
+      return { type: 'FieldValueTypeInvalid', field, value: actual, message: `${field} in body must be of type ${want}: "${actual}"` };
     }
     case 'enum': {
       // kube quotes every allowed value as a string, non-strings in their JSON form

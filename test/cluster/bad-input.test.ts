@@ -158,6 +158,32 @@ describe('bad input to the local cluster', () => {
     assert.match(k.stderr, /The CustomResourceDefinition "gadgets\.example\.com" is invalid: spec\.versions\[0\]\.schema\.openAPIV3Schema\.properties\[spec\]\.type: Required value: must not be empty for specified object fields/);
   });
 
+  it('a wrong-typed field in a create or update body: kube\'s decode error (400) naming the Go field and type; Quantities take any number, IntOrStrings only integers', async () => {
+    await storedThen();
+    const create = await expectStatus(await c.request('POST', DEPLOY, { body: deployment('typed', { replicas: 'five' }) }), 400, 'BadRequest');
+    assert.equal(create.message, 'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32');
+    const nested = deployment('typed', {});
+    nested.spec.template.spec.containers[0].ports = 'http';
+    const ports = await expectStatus(await c.request('POST', DEPLOY, { body: nested }), 400, 'BadRequest');
+    assert.match(ports.message, /cannot unmarshal string into Go struct field Container\.spec\.template\.spec\.containers\.ports of type \[\]v1\.ContainerPort$/);
+    const current = (await c.request('GET', `${DEPLOY}/web`)).json();
+    const put = await expectStatus(await c.request('PUT', `${DEPLOY}/web`, { body: { ...current, spec: { ...current.spec, paused: 'yes' } } }), 400, 'BadRequest');
+    assert.match(put.message, /cannot unmarshal string into Go struct field DeploymentSpec\.spec\.paused of type bool$/);
+    const kubectl = await c.kubectl(['create', '-f', '-'], { input: JSON.stringify(deployment('typed', { replicas: 'five' })) });
+    assert.match(kubectl.stderr, /Error from server \(BadRequest\).*cannot unmarshal string into Go struct field DeploymentSpec\.spec\.replicas of type int32/);
+    const cpu = (value: unknown) => {
+      const d = deployment('cpu', {});
+      (d.spec.template.spec.containers[0] as Any).resources = { limits: { cpu: value } };
+      return c.request('POST', `${DEPLOY}?dryRun=All`, { body: d });
+    };
+    for (const ok of [0.5, 2, '500m']) assert.equal((await cpu(ok)).status, 201, `cpu: ${ok}`);
+    await expectStatus(await cpu(true), 400, 'BadRequest');
+    const svc = (targetPort: unknown) => c.request('POST', '/api/v1/namespaces/default/services?dryRun=All', { body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 80, targetPort }] } } });
+    for (const ok of [8080, 'http']) assert.equal((await svc(ok)).status, 201, `targetPort: ${ok}`);
+    const frac = await expectStatus(await svc(80.5), 400, 'BadRequest');
+    assert.match(frac.message, /cannot unmarshal number into Go struct field ServicePort\.spec\.ports\.targetPort of type intstr\.IntOrString$/);
+  });
+
   it('a patch that breaks the built-in schema: 422 naming the field, the object unchanged', async () => {
     await storedThen();
     for (const [type, body] of [
