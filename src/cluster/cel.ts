@@ -9,6 +9,7 @@
 
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { toCelValue as toCel } from '../apis/meta/cel-values.js';
 import type { FieldError, JSONSchemaProps } from '../apis/meta/resource.js';
 
 export interface ValidationRule {
@@ -116,22 +117,6 @@ export function celWarnings(schema: JSONSchemaProps, path: string): string[] {
     });
   }
   return out;
-}
-
-/** A JSON value as CEL sees it under its schema: integers as ints, objects as maps. */
-function toCel(v: unknown, s: JSONSchemaProps | undefined): unknown {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number') return (s?.type === 'integer' || ((!s || s['x-kubernetes-int-or-string'] || s['x-kubernetes-preserve-unknown-fields']) && Number.isInteger(v))) && Number.isSafeInteger(v) ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map((x) => toCel(x, s?.items));
-  if (typeof v === 'object') {
-    const m = new Map<string, unknown>();
-    for (const [k, x] of Object.entries(v)) {
-      const child = s?.properties?.[k] ?? (typeof s?.additionalProperties === 'object' ? s.additionalProperties : undefined);
-      m.set(k, toCel(x, child));
-    }
-    return m;
-  }
-  return v;
 }
 
 /** kube's field path printing: `spec.items[2].name`. */
