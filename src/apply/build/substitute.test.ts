@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BuildError } from './errors.js';
-import { collectVars, substitute } from './substitute.js';
+import { collectVars, substitute, type FetchedSource } from './substitute.js';
 
 const cm = (data: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({
   apiVersion: 'v1',
@@ -52,7 +52,7 @@ test('collectVars: substituteFrom in order, optional, Secrets decoded, inline la
       ],
       substitute: { c: 'inline' },
     },
-    (ref) =>
+    (ref): FetchedSource | undefined =>
       ref.name === 'one'
         ? { kind: 'ConfigMap', data: { a: 'cm-a', b: 'cm-b\n', c: 'cm-c' } }
         : ref.name === 'two'
