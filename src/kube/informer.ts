@@ -2,30 +2,16 @@
 // client-go's reflector does: list, then watch from the list's resourceVersion; a dropped watch
 // resumes from the last resourceVersion seen, a 410 Gone lists again, other failures back off.
 
-import http from 'node:http';
-import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import type { Status } from '../apis/meta/types.js';
 import type { Logger } from '../observability/logger.js';
+import { KubeClient, type WatchEvent } from './client.js';
+import { KubeError as KubeApiError } from './client-errors.js';
 
-/** A non-2xx answer of kube-apiserver; `status` is its metav1.Status when it sent one. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly status?: Status,
-  ) {
-    super(message);
-  }
-}
-
-export interface WatchEvent<T> {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  object: T | Status;
-}
-
-const REQUEST_TIMEOUT_MS = 30_000;
+/** A non-2xx answer of kube-apiserver (`status` is its metav1.Status when it sent one): the client's KubeError. */
+export { KubeApiError };
+export type { WatchEvent } from './client.js';
 
 /** What an Informer reads through: a cluster over HTTP (KubeApi), or the local cluster's stores in process. */
 export interface KubeReader {
@@ -33,72 +19,24 @@ export interface KubeReader {
   watch<T>(path: string, query: Record<string, string>, signal: AbortSignal, idleMs: number): AsyncGenerator<WatchEvent<T>>;
 }
 
-/** GET and watch against the cluster named by a KubeConfig, with its credentials on every request. */
+/** GET and watch against the cluster named by a KubeConfig (or a KubeClient), with its credentials on every request. */
 export class KubeApi implements KubeReader {
-  constructor(private readonly kc: k8s.KubeConfig) {}
+  readonly client: KubeClient;
 
-  private async open(path: string, query: Record<string, string>, signal?: AbortSignal): Promise<http.IncomingMessage> {
-    const server = this.kc.getCurrentCluster()?.server;
-    if (!server) throw new Error('kubeconfig has no current cluster');
-    const url = new URL(server.replace(/\/+$/, '') + path);
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    // Applied per request: an in-cluster token file is re-read as it rotates.
-    const opts: https.RequestOptions = { headers: { Accept: 'application/json' } };
-    await this.kc.applyToHTTPSOptions(opts);
-    const mod = url.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = mod.request(url, { ...opts, method: 'GET', signal }, (res) => {
-        if (res.statusCode === 200) return resolve(res);
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let status: Status | undefined;
-          try {
-            const parsed = JSON.parse(text) as Status;
-            if (parsed?.kind === 'Status') status = parsed;
-          } catch {
-            // not a Status: the text is the message
-          }
-          reject(new KubeApiError(res.statusCode ?? 0, status?.message ?? `GET ${url.pathname}: ${res.statusCode} ${text.slice(0, 200)}`, status));
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  constructor(kc: k8s.KubeConfig | KubeClient) {
+    this.client = kc instanceof KubeClient ? kc : new KubeClient(kc);
   }
 
-  async get<T>(path: string, signal?: AbortSignal): Promise<T> {
-    const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-    const res = await this.open(path, {}, signal ? AbortSignal.any([signal, deadline]) : deadline);
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.client.getPath<T>(path, signal);
   }
 
   /**
    * The watch stream of `path` (JSON lines), until the server ends it, `signal` aborts, or nothing
    * arrives for `idleMs` (a connection that died without a word).
    */
-  async *watch<T>(path: string, query: Record<string, string>, signal: AbortSignal, idleMs: number): AsyncGenerator<WatchEvent<T>> {
-    const res = await this.open(path, { ...query, watch: 'true' }, signal);
-    const idle = setTimeout(() => res.destroy(new Error(`watch silent for ${idleMs} ms`)), idleMs);
-    let buf = '';
-    try {
-      for await (const chunk of res) {
-        idle.refresh();
-        buf += (chunk as Buffer).toString('utf8');
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (line) yield JSON.parse(line) as WatchEvent<T>;
-        }
-      }
-    } finally {
-      clearTimeout(idle);
-    }
+  watch<T>(path: string, query: Record<string, string>, signal: AbortSignal, idleMs: number): AsyncGenerator<WatchEvent<T>> {
+    return this.client.watch<T>(path, query, signal, idleMs);
   }
 }
 
