@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -302,5 +303,48 @@ describe('KubeClient', () => {
     assert.ok(list.items.length > 0);
     const e = await api.get('/api/v1/namespaces/nope').catch((x) => x);
     assert.ok(e instanceof KubeApiError && e.code === 404 && e.status?.reason === 'NotFound');
+  });
+});
+
+describe('KubeClient legacy discovery', () => {
+  // A server without aggregated discovery: /api, /apis and one document per group version, one of them failing.
+  const accepts: string[] = [];
+  let server: http.Server;
+  let client: KubeClient;
+  before(async () => {
+    const docs: Record<string, unknown> = {
+      '/api': { kind: 'APIVersions', versions: ['v1'] },
+      '/apis': { kind: 'APIGroupList', groups: [{ name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }] }, { name: 'broken.example.com', versions: [{ groupVersion: 'broken.example.com/v1', version: 'v1' }] }] },
+      '/api/v1': { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', kind: 'Pod', namespaced: true }, { name: 'pods/log', kind: 'Pod', namespaced: true }, { name: 'nodes', kind: 'Node', namespaced: false }] },
+      '/apis/apps/v1': { kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [{ name: 'deployments', kind: 'Deployment', namespaced: true }, { name: 'deployments/scale', kind: 'Scale', namespaced: true }] },
+    };
+    server = http.createServer((req, res) => {
+      accepts.push(`${req.url} ${req.headers.accept}`);
+      const doc = docs[req.url ?? ''];
+      res.setHeader('Content-Type', 'application/json');
+      if (!doc) res.statusCode = 503;
+      res.end(JSON.stringify(doc ?? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 503, reason: 'ServiceUnavailable', message: 'the server is currently unable to handle the request' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const k = new k8s.KubeConfig();
+    k.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 'x' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    client = new KubeClient(k);
+  });
+  after(() => new Promise((r) => server.close(r)));
+
+  it('maps kinds from per-group-version documents, skipping subresources and a failing group', async () => {
+    assert.deepEqual(await client.resourceFor({ apiVersion: 'v1', kind: 'Pod' }), { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true });
+    assert.deepEqual(await client.resourceFor({ apiVersion: 'v1', kind: 'Node' }), { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false });
+    assert.deepEqual(await client.resourceFor({ apiVersion: 'apps/v1', kind: 'Deployment' }), { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true });
+    assert.ok((await failure(client.resourceFor({ apiVersion: 'apps/v1', kind: 'Scale' }))) instanceof UnknownKindError, 'a subresource is no kind of its own');
+    assert.ok(accepts.some((a) => a.startsWith('/apis ') && a.includes('g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList')), 'asks for aggregated discovery first');
+    const e = await failure(client.getPath('/apis/broken.example.com/v1'));
+    assert.equal(e.code, 503);
+    assert.equal(e.reason, 'ServiceUnavailable');
   });
 });
