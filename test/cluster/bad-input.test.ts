@@ -163,7 +163,7 @@ describe('bad input to the local cluster', () => {
     const create = await expectStatus(await c.request('POST', DEPLOY, { body: deployment('typed', { replicas: 'five' }) }), 400, 'BadRequest');
     assert.equal(create.message, 'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32');
     const nested = deployment('typed', {});
-    nested.spec.template.spec.containers[0].ports = 'http';
+    (nested.spec.template.spec.containers[0] as Any).ports = 'http';
     const ports = await expectStatus(await c.request('POST', DEPLOY, { body: nested }), 400, 'BadRequest');
     assert.match(ports.message, /cannot unmarshal string into Go struct field Container\.spec\.template\.spec\.containers\.ports of type \[\]v1\.ContainerPort$/);
     const current = (await c.request('GET', `${DEPLOY}/web`)).json();
