@@ -30,6 +30,7 @@ import type { Authorizer } from './auth/types.js';
 import { OptionsError, parseOptions, usage, type Options } from './config/options.js';
 import { gitRepositoryReconciler } from './controllers/git-repository/reconciler.js';
 import { Controller } from './controllers/runtime/controller.js';
+import { NOT_IMPLEMENTED_KINDS, notImplementedReconciler } from './controllers/not-implemented/reconciler.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { WorkerPool } from './controllers/runtime/worker-pool.js';
 import { ClusterEventRecorder, noEvents } from './kube/events.js';
@@ -233,6 +234,12 @@ async function main(): Promise<void> {
       metrics,
       events,
     }),
+    // Stored and validated, not reconciled yet: each object is told so (Stalled, NotImplemented).
+    ...NOT_IMPLEMENTED_KINDS.map(
+      (kind) =>
+        enabled(options.controllers, kind.toLowerCase()) &&
+        new Controller({ store: stores.forKind(GROUP, VERSION, kind), reconciler: notImplementedReconciler(kind), concurrency: 1, log, metrics, events }),
+    ),
   ].filter((c): c is Controller => !!c);
   for (const c of controllers) c.start();
   // Part of the API's semantics (propagationPolicy, ownerReferences), not a reconciler: it runs

@@ -241,8 +241,8 @@ test('bad flags and values fail with one line naming the flag', () => {
     [['--request-timeout=-5s'], {}, 'invalid value "-5s" for --request-timeout: must be a duration such as 30s, 1m30s or 500ms'],
     [['--request-timeout=0s'], {}, 'invalid value "0s" for --request-timeout: must be longer than zero'],
     [['--help=yes'], {}, 'invalid value "yes" for --help: must be true or false'],
-    [['--controllers=gitrepositry'], {}, `invalid value "gitrepositry" for --controllers: unknown controller "gitrepositry": known are gitrepository (and '*', -name)`],
-    [['--controllers=*,-kustomizations'], {}, `invalid value "*,-kustomizations" for --controllers: unknown controller "-kustomizations": known are gitrepository (and '*', -name)`],
+    [['--controllers=gitrepositry'], {}, `invalid value "gitrepositry" for --controllers: unknown controller "gitrepositry": known are gitrepository, ocirepository, helmrepository, helmchart, bucket, kustomization, helmrelease (and '*', -name)`],
+    [['--controllers=*,-kustomizations'], {}, `invalid value "*,-kustomizations" for --controllers: unknown controller "-kustomizations": known are gitrepository, ocirepository, helmrepository, helmchart, bucket, kustomization, helmrelease (and '*', -name)`],
   ];
   for (const [argv, env, message] of cases) fails(argv, env, message);
 });

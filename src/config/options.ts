@@ -100,7 +100,7 @@ export const nameList: ValueType<string[]> = {
 };
 
 /** The controllers this build has; --controllers may name only these (kube-controller-manager refuses unknown ones too). */
-export const CONTROLLER_NAMES = ['gitrepository'];
+export const CONTROLLER_NAMES = ['gitrepository', 'ocirepository', 'helmrepository', 'helmchart', 'bucket', 'kustomization', 'helmrelease'];
 const controllerList: ValueType<string[]> = {
   name: 'names',
   parse(raw) {

@@ -48,7 +48,8 @@ export type Step = (ctx: StepContext) => Promise<void>;
 
 export interface ReconcilerDefinition {
   kind: string;
-  finalizer: string;
+  /** Held on each object until `finalize` ran; none for a reconciler that owns nothing outside the object. */
+  finalizer?: string;
   steps: Step[];
   /** Cleans up what the object owns outside the store (artifacts, applied objects) before it goes. */
   finalize(obj: KubeObject, log: Logger): Promise<void>;
@@ -163,14 +164,14 @@ export class Controller {
 
     const finalizer = this.o.reconciler.finalizer;
     if (obj.metadata.deletionTimestamp) {
-      if (obj.metadata.finalizers?.includes(finalizer)) {
+      if (finalizer && obj.metadata.finalizers?.includes(finalizer)) {
         await this.o.reconciler.finalize(obj, log);
         await this.patchMeta(obj, { finalizers: obj.metadata.finalizers.filter((f) => f !== finalizer) });
       }
       this.queue.forget(key);
       return finish('deleted');
     }
-    if (!obj.metadata.finalizers?.includes(finalizer)) {
+    if (finalizer && !obj.metadata.finalizers?.includes(finalizer)) {
       obj = await this.patchMeta(obj, { finalizers: [...(obj.metadata.finalizers ?? []), finalizer] });
     }
     const spec = (obj.spec ?? {}) as { suspend?: boolean; interval?: string; timeout?: string };
