@@ -1,0 +1,4 @@
+// Staged server-side apply (Flux's ssa ResourceManager): see manager.ts.
+export * from './manager.js';
+export * from './sort.js';
+export * from './takeover.js';

@@ -1,0 +1,82 @@
+// Field-manager takeover, as Flux's kustomize-controller does before applying: the managedFields
+// entries left by kubectl (client-side apply's `kubectl-client-side-apply`, `kubectl-edit`,
+// `kubectl-patch`, … — every `kubectl*` Update — server-side `kubectl` Apply, and `before-first-apply`)
+// are moved to our field manager as an Apply entry, and client-side apply's
+// `kubectl.kubernetes.io/last-applied-configuration` annotation is removed. The next server-side apply
+// then owns those fields, so a field removed from the source is removed from the cluster and an edit
+// is reverted.
+
+import type { ManagedFieldsEntry } from '../../apis/meta/types.js';
+import type { KubeObject } from '../../kube/client.js';
+
+export interface FieldManagerMatch {
+  /** A prefix of the manager's name (as Flux matches). */
+  name: string;
+  operation: 'Apply' | 'Update';
+}
+
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** The managers Flux takes over (prefix match, main resource only). */
+export const DEFAULT_TAKEOVER: FieldManagerMatch[] = [
+  { name: 'kubectl', operation: 'Apply' },
+  { name: 'kubectl', operation: 'Update' },
+  { name: 'before-first-apply', operation: 'Update' },
+];
+
+export interface JsonPatchOp {
+  op: 'replace' | 'remove' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+type FieldSet = Record<string, unknown>;
+
+/** The union of two FieldsV1 sets (nested objects whose leaves are `{}`). */
+export function mergeFieldSets(a: FieldSet | undefined, b: FieldSet | undefined): FieldSet {
+  const out: FieldSet = { ...(a ?? {}) };
+  for (const [k, v] of Object.entries(b ?? {})) {
+    const prev = out[k];
+    out[k] = prev && typeof prev === 'object' && v && typeof v === 'object' ? mergeFieldSets(prev as FieldSet, v as FieldSet) : (v ?? prev);
+  }
+  return out;
+}
+
+const matches = (e: ManagedFieldsEntry, ms: FieldManagerMatch[], owner: string) =>
+  !e.subresource && e.manager !== owner && ms.some((m) => (e.manager ?? '').startsWith(m.name) && e.operation === m.operation);
+
+/**
+ * The JSON patch that moves the matching managers' fields to `owner` (one Apply entry per apiVersion,
+ * merged with an Apply entry `owner` already has) and removes the last-applied annotation; empty when
+ * there is nothing to take over.
+ */
+export function takeoverPatch(live: KubeObject, owner: string, managers: FieldManagerMatch[] = DEFAULT_TAKEOVER): JsonPatchOp[] {
+  const entries = live.metadata?.managedFields ?? [];
+  const ops: JsonPatchOp[] = [];
+  if (entries.some((e) => matches(e, managers, owner))) {
+    const out: ManagedFieldsEntry[] = [];
+    const ownerAt = new Map<string, number>(); // apiVersion → index in out of owner's Apply entry
+    const put = (e: ManagedFieldsEntry) => {
+      const key = e.apiVersion ?? '';
+      const at = ownerAt.get(key);
+      if (at === undefined) {
+        ownerAt.set(key, out.length);
+        out.push({ ...e, manager: owner, operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: e.fieldsV1 ?? {} });
+      } else {
+        const prev = out[at];
+        out[at] = { ...prev, time: [prev.time, e.time].filter(Boolean).sort().pop(), fieldsV1: mergeFieldSets(prev.fieldsV1, e.fieldsV1) };
+      }
+    };
+    for (const e of entries) {
+      if (matches(e, managers, owner) || (e.manager === owner && e.operation === 'Apply' && !e.subresource)) put(e);
+      else out.push(e);
+    }
+    ops.push({ op: 'replace', path: '/metadata/managedFields', value: out });
+  }
+  if (live.metadata?.annotations && LAST_APPLIED_ANNOTATION in live.metadata.annotations)
+    ops.push({ op: 'remove', path: `/metadata/annotations/${escapePointer(LAST_APPLIED_ANNOTATION)}` });
+  if (ops.length && live.metadata?.resourceVersion) ops.unshift({ op: 'test', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion });
+  return ops;
+}
