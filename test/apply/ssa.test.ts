@@ -238,6 +238,40 @@ describe('staged server-side apply on the local cluster', () => {
     assert.equal((await get('Job', 'batch/v1', 'migrate', 'default')).spec.template.spec.containers[0].image, 'busybox:1.38');
   });
 
+  test("a Service's clusterIP is immutable: refused without force, recreated with it", async () => {
+    const svc = (clusterIP?: string, annotations?: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'front', namespace: 'default', ...(annotations ? { annotations } : {}) },
+      spec: { ...(clusterIP ? { clusterIP } : {}), selector: { app: 'front' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    await applyAll(client, [svc()]);
+    const ip: string = (await get('Service', 'v1', 'front', 'default')).spec.clusterIP;
+    const parts = ip.split('.');
+    parts[3] = String(((Number(parts[3]) + 7) % 250) + 2);
+    const other = parts.join('.');
+    const err = await applyAll(client, [svc(other)]).then(
+      () => assert.fail('a clusterIP change applied without force'),
+      (e) => e,
+    );
+    assert.ok(err instanceof ApplyError, String(err));
+    assert.equal(err.ref, 'Service/default/front');
+    assert.equal(err.reason, 'Immutable');
+    const cs = await applyAll(client, [svc(other, { 'gitops.toolkit/force': 'enabled' })]);
+    assert.equal(cs.entries[0].recreated, true);
+    assert.equal((await get('Service', 'v1', 'front', 'default')).spec.clusterIP, other);
+  });
+
+  test('class-like kinds are their own stage, between the cluster definitions and the rest', async () => {
+    const ic: KubeObject = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'example.com/ingress' } };
+    const cr: KubeObject = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'reader' }, rules: [] };
+    const cs = await applyAll(client, [configMap('staged', { a: '1' }), ic, cr]);
+    assert.deepEqual(
+      cs.entries.map((e) => e.ref),
+      ['ClusterRole/reader', 'IngressClass/nginx', 'ConfigMap/default/staged'],
+    );
+  });
+
   test('an object the cluster refuses stops its stage and is named with the Status message; an unknown kind is named', async () => {
     const bad = deployment('bad', { replicas: -1 });
     const err = await applyAll(client, [configMap('before-bad', { a: '1' }), bad]).then(
