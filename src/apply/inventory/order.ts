@@ -4,41 +4,9 @@
 // before the workloads, namespaced objects before their Namespace, CRDs last.
 
 import { parseEntry, type InventoryEntry, type ObjMetadata } from './entries.js';
+import { kindRank } from '../kind-order.js';
 
-const FIRST = [
-  'CustomResourceDefinition',
-  'Namespace',
-  'ClusterClass',
-  'RuntimeClass',
-  'PriorityClass',
-  'StorageClass',
-  'VolumeSnapshotClass',
-  'IngressClass',
-  'GatewayClass',
-  'ResourceQuota',
-  'ServiceAccount',
-  'Role',
-  'ClusterRole',
-  'RoleBinding',
-  'ClusterRoleBinding',
-  'ConfigMap',
-  'Secret',
-  'Service',
-  'LimitRange',
-  'Deployment',
-  'StatefulSet',
-  'CronJob',
-  'PodDisruptionBudget',
-];
-const LAST = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
-
-/** The rank of a kind in apply order (lower first). */
-export function kindRank(kind: string): number {
-  const f = FIRST.indexOf(kind);
-  if (f >= 0) return f;
-  const l = LAST.indexOf(kind);
-  return l >= 0 ? FIRST.length + 1 + l : FIRST.length;
-}
+export { kindRank };
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

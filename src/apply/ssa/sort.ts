@@ -1,40 +1,12 @@
 // Staging and ordering of the objects of one apply, as Flux's ssa ResourceManager does: cluster
 // definitions (CustomResourceDefinitions, Namespaces, ClusterRoles) first and waited for, then
 // class-like kinds (StorageClass, IngressClass, GatewayClass, …), then the rest; inside a stage by kind
-// order (Namespace before ServiceAccount before … Deployment; webhook configurations last), then
-// group, kind, namespace and name.
+// order (../kind-order.ts: the one pruning reverses), then group, kind, namespace and name.
 
 import { parseApiVersion, type KubeObject } from '../../kube/client.js';
+import { kindRank } from '../kind-order.js';
 
-const ORDER_FIRST = [
-  'CustomResourceDefinition',
-  'Namespace',
-  'ResourceQuota',
-  'StorageClass',
-  'ServiceAccount',
-  'PodSecurityPolicy',
-  'Role',
-  'ClusterRole',
-  'RoleBinding',
-  'ClusterRoleBinding',
-  'ConfigMap',
-  'Secret',
-  'Service',
-  'LimitRange',
-  'PriorityClass',
-  'Deployment',
-  'StatefulSet',
-  'CronJob',
-  'PodDisruptionBudget',
-];
-const ORDER_LAST = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
-
-const KIND_INDEX = new Map<string, number>([
-  ...ORDER_FIRST.map((k, i) => [k, i - ORDER_FIRST.length] as [string, number]),
-  ...ORDER_LAST.map((k, i) => [k, i + 1] as [string, number]),
-]);
-
-const kindIndex = (kind: string) => KIND_INDEX.get(kind) ?? 0;
+const kindIndex = kindRank;
 const groupOf = (o: KubeObject) => parseApiVersion(o.apiVersion ?? '').group;
 
 export function isCRD(o: KubeObject): boolean {
