@@ -19,6 +19,7 @@ import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort, TestServer, type HttpResult, type KubectlResult } from './server.js';
 import { kubectl } from './run.js';
+import { httpsCall } from './https.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -162,30 +163,8 @@ export interface ApiSet {
 
 function httpsRequest(t: { port: number; caCert: string; adminCert: string; adminKey: string }, method: string, path: string, o: RequestOptions = {}): Promise<HttpResult> {
   const cert = o.cert === undefined ? { cert: t.adminCert, key: t.adminKey } : o.cert;
-  return new Promise((res, rej) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: t.port,
-        method,
-        path,
-        ca: t.caCert,
-        ...(cert ? { cert: cert.cert, key: cert.key } : {}),
-        headers: { ...(o.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...o.headers },
-      },
-      (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          res({ status: r.statusCode ?? 0, headers: r.headers, body, json: () => JSON.parse(body) });
-        });
-        r.on('error', rej);
-      },
-    );
-    req.on('error', rej);
-    req.end(o.body);
-  });
+  const headers = { ...(o.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...o.headers };
+  return httpsCall(new URL(path, `https://127.0.0.1:${t.port}`), { method, ca: t.caCert, cert, headers, body: o.body });
 }
 
 function runKubectl(kubeconfig: string, args: string[], o: KubectlOptions = {}): Promise<KubectlResult> {

@@ -11,7 +11,7 @@
 // rbac-server.yaml applied to ServiceAccount gitops-system/gitops-toolkit), and `accessReview`.
 
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -19,10 +19,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import yaml from 'js-yaml';
 import { issueCert } from '../../src/pki/certs.js';
 import { eventually } from './eventually.js';
-import type { TestCluster } from './local-cluster.js';
+import { writeKubeconfig, type TestCluster } from './local-cluster.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -179,21 +178,8 @@ export class ClusterFaults {
   }
 
   /** A kubeconfig that reaches the cluster through this proxy with `token`. */
-  async kubeconfigForToken(name: string, token: string): Promise<string> {
-    const path = join(this.dir, `${name}.kubeconfig`);
-    await writeFile(
-      path,
-      yaml.dump({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'cluster-faults', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(this.cluster.caCert).toString('base64') } }],
-        users: [{ name, user: { token } }],
-        contexts: [{ name, context: { cluster: 'cluster-faults', user: name } }],
-        'current-context': name,
-      }),
-      { mode: 0o600 },
-    );
-    return path;
+  kubeconfigForToken(name: string, token: string): Promise<string> {
+    return writeKubeconfig(join(this.dir, `${name}.kubeconfig`), { server: this.url, caCert: this.cluster.caCert, name, user: { token } });
   }
 
   async stop(): Promise<void> {

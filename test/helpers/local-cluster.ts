@@ -11,7 +11,8 @@ import yaml from 'js-yaml';
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../src/cluster/local-cluster.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { issueCert } from '../../src/pki/certs.js';
-import type { HttpResult, KubectlResult } from './server.js';
+import type { KubectlResult } from './server.js';
+import { httpsCall, type HttpResult } from './https.js';
 import { kubectl } from './run.js';
 
 export class TestCluster {
@@ -67,53 +68,24 @@ export class TestCluster {
     return this.writeKubeconfig(`token-${name}`, { token });
   }
 
-  private async writeKubeconfig(name: string, user: Record<string, string>): Promise<string> {
-    const path = join(this.dir, `${name}.kubeconfig`);
-    await writeFile(
-      path,
-      yaml.dump({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'local-cluster', cluster: { server: this.url, 'certificate-authority-data': b64(this.caCert) } }],
-        users: [{ name, user }],
-        contexts: [{ name, context: { cluster: 'local-cluster', user: name, namespace: 'default' } }],
-        'current-context': name,
-      }),
-      { mode: 0o600 },
-    );
-    return path;
+  private writeKubeconfig(name: string, user: Record<string, string>): Promise<string> {
+    return writeKubeconfig(join(this.dir, `${name}.kubeconfig`), { server: this.url, caCert: this.caCert, name, user });
   }
 
   /** An HTTPS request as admin (client certificate), or with `o.token` as a bearer token instead. */
   request(method: string, path: string, o: { body?: unknown; contentType?: string; token?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> {
     const body = o.body === undefined ? undefined : typeof o.body === 'string' || Buffer.isBuffer(o.body) ? o.body : JSON.stringify(o.body);
-    const url = new URL(path, this.url);
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        url,
-        {
-          method,
-          ca: this.caCert,
-          ...(o.token ? {} : { cert: this.cluster.certs.adminCert, key: this.cluster.certs.adminKey }),
-          headers: {
-            Accept: 'application/json',
-            ...(body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : {}),
-            ...(o.token ? { Authorization: `Bearer ${o.token}` } : {}),
-            ...o.headers,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
+    return httpsCall(new URL(path, this.url), {
+      method,
+      ca: this.caCert,
+      cert: o.token ? null : { cert: this.cluster.certs.adminCert, key: this.cluster.certs.adminKey },
+      headers: {
+        Accept: 'application/json',
+        ...(body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+        ...(o.token ? { Authorization: `Bearer ${o.token}` } : {}),
+        ...o.headers,
+      },
+      body,
     });
   }
 
@@ -130,3 +102,20 @@ export class TestCluster {
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** Writes a one-context kubeconfig for `server` (trusting `caCert`) with `user`'s credentials; returns its path. */
+export async function writeKubeconfig(path: string, o: { server: string; caCert: string; name: string; user: Record<string, string>; namespace?: string }): Promise<string> {
+  await writeFile(
+    path,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local-cluster', cluster: { server: o.server, 'certificate-authority-data': b64(o.caCert) } }],
+      users: [{ name: o.name, user: o.user }],
+      contexts: [{ name: o.name, context: { cluster: 'local-cluster', user: o.name, namespace: o.namespace ?? 'default' } }],
+      'current-context': o.name,
+    }),
+    { mode: 0o600 },
+  );
+  return path;
+}

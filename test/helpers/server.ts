@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { kubectl, type RunResult } from './run.js';
+import { httpsCall, type HttpResult } from './https.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { createServer } from 'node:net';
@@ -14,12 +15,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export type KubectlResult = RunResult;
 
-export interface HttpResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  json<T = any>(): T;
-}
+export type { HttpResult } from './https.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -134,29 +130,7 @@ export class TestServer {
     o: { body?: string | Buffer; headers?: Record<string, string>; cert?: { cert: string; key: string } | null } = {},
   ): Promise<HttpResult> {
     const cert = o.cert === undefined ? { cert: this.adminCert, key: this.adminKey } : o.cert;
-    return new Promise((res, rej) => {
-      const req = https.request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          method,
-          path,
-          ca: this.caCert,
-          ...(cert ? { cert: cert.cert, key: cert.key } : {}),
-          headers: { ...(o.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...o.headers },
-        },
-        (r) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c) => chunks.push(c));
-          r.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            res({ status: r.statusCode ?? 0, headers: r.headers, body, json: () => JSON.parse(body) });
-          });
-          r.on('error', rej);
-        },
-      );
-      req.on('error', rej);
-      req.end(o.body);
-    });
+    const headers = { ...(o.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...o.headers };
+    return httpsCall(new URL(path, `https://127.0.0.1:${this.port}`), { method, ca: this.caCert, cert, headers, body: o.body });
   }
 }
