@@ -36,6 +36,7 @@ import { WorkerPool } from './controllers/runtime/worker-pool.js';
 import { ClusterEventRecorder, noEvents } from './kube/events.js';
 import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { stopOnSignals } from './observability/shutdown.js';
 import { Metrics } from './observability/metrics.js';
 import { readKeyPair, watchKeyPair } from './pki/reload.js';
 import { prepareStandaloneCerts, writeStandaloneCerts, type StandaloneCerts } from './pki/standalone.js';
@@ -276,12 +277,7 @@ async function main(): Promise<void> {
     process.stdout.write(`try: kubectl --kubeconfig ${localKubeconfig} get ns,deploy,cm,gitrepositories,kustomizations -A\n`);
   }
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
+  stopOnSignals(log, async () => {
     await Promise.all([...controllers.map((c) => c.stop()), gc.stop()]);
     await api.close();
     await local?.close();
@@ -289,11 +285,7 @@ async function main(): Promise<void> {
     authn.stop();
     await pool.close();
     await storage.close();
-    clearTimeout(force);
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 /** kube-controller-manager's --controllers rule: '*' is all, 'name' adds one, '-name' removes one. */

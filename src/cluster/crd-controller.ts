@@ -78,7 +78,7 @@ export class CRDController {
     const errors = crdErrors(crd);
     const conflict = this.nameConflict(crd);
     if (errors.length || conflict) {
-      await this.unserve(name);
+      this.unserve(name);
       await this.setConditions(name, crd, [
         conflict ? { type: 'NamesAccepted', status: 'False', reason: 'NameConflict', message: conflict } : { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found' },
         { type: 'Established', status: 'False', reason: conflict ? 'NotAccepted' : 'Invalid', message: conflict ? 'not all names are accepted' : errors.map((e) => `${e.field}: ${e.message}`).join('; ') },
@@ -109,21 +109,17 @@ export class CRDController {
   private serve(name: string, defs: ResourceDefinition[]): void {
     const fingerprint = JSON.stringify(defs.map(({ validate: _v, warnings: _w, ...d }) => d));
     if (this.served.get(name)?.fingerprint === fingerprint) return;
-    this.unserveNow(name);
+    this.unserve(name);
     for (const def of defs) this.stores.add(def);
     this.served.set(name, { defs, fingerprint });
     this.log.info('serving custom resource', { crd: name, versions: defs.map((d) => d.version) });
   }
 
-  private unserveNow(name: string): void {
+  private unserve(name: string): void {
     const was = this.served.get(name);
     if (!was) return;
     for (const d of was.defs) this.stores.remove(d.group, d.version, d.plural);
     this.served.delete(name);
-  }
-
-  private async unserve(name: string): Promise<void> {
-    this.unserveNow(name);
   }
 
   /** A deleted CRD: Terminating, every custom resource deleted (their finalizers waited for), then the finalizer released. */
@@ -148,7 +144,7 @@ export class CRDController {
         return;
       }
     }
-    this.unserveNow(name);
+    this.unserve(name);
     if (store && !this.served.has(name)) this.stores.remove(store.def.group, store.def.version, store.def.plural);
     await this.write(name, (o) => {
       o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f) => f !== CRD_CLEANUP_FINALIZER);

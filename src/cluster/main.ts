@@ -2,6 +2,7 @@
 
 import { OptionsError } from '../config/options.js';
 import { createLogger } from '../observability/logger.js';
+import { stopOnSignals } from '../observability/shutdown.js';
 import { startLocalCluster } from './local-cluster.js';
 import { clusterFlags } from './options.js';
 
@@ -28,18 +29,7 @@ async function main(): Promise<void> {
   process.stdout.write(`local cluster (Kubernetes API only: no Pods run) serving on ${cluster.url}\n`);
   process.stdout.write(`kubeconfig: ${cluster.kubeconfigPath}\n`);
   process.stdout.write(`try: kubectl --kubeconfig ${cluster.kubeconfigPath} get ns\n`);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
-    await cluster.close();
-    clearTimeout(force);
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals(log, () => cluster.close());
 }
 
 main().catch((e) => {
