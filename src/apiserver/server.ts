@@ -135,21 +135,31 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       resourceLists: new Map(gvs.map((gv) => [`${gv.group}/${gv.version}`, JSON.stringify(apiResourceList(gv))])),
     };
   };
-  let docs = publish();
-  stores.onChange(() => (docs = publish()));
-  const localGVs = () => docs.gvs.map((gv) => ({ group: gv.group, version: gv.version }));
+  // Published again on the first discovery or OpenAPI read after a change, not on the write that made
+  // it: a chart's burst of CRDs costs one rebuild (~100 ms for the built-in kinds), not one per CRD.
+  let published = publish();
+  let stale = false;
+  stores.onChange(() => (stale = true));
+  const current = () => {
+    if (stale) {
+      published = publish();
+      stale = false;
+    }
+    return published;
+  };
+  const localGVs = () => current().gvs.map((gv) => ({ group: gv.group, version: gv.version }));
   // Merged documents, rendered again only when the local ones or the aggregator's state changed.
-  const rendered = new Map<string, { docs: typeof docs; generation: number; body: string }>();
+  const rendered = new Map<string, { docs: ReturnType<typeof publish>; generation: number; body: string }>();
   const merged = (key: string, render: () => object): string => {
     const agg = o.aggregator!;
     const hit = rendered.get(key);
-    if (hit && hit.docs === docs && hit.generation === agg.generation) return hit.body;
+    if (hit && hit.docs === current() && hit.generation === agg.generation) return hit.body;
     const body = JSON.stringify(render());
-    rendered.set(key, { docs, generation: agg.generation, body });
+    rendered.set(key, { docs: current(), generation: agg.generation, body });
     return body;
   };
   const aggregatedApis = (version: 'v2' | 'v2beta1') =>
-    o.aggregator ? merged(`apis-${version}`, () => o.aggregator!.aggregatedDiscovery(docs.apisDocs[version], localGVs())) : docs.discovery.apis[version];
+    o.aggregator ? merged(`apis-${version}`, () => o.aggregator!.aggregatedDiscovery(current().apisDocs[version], localGVs())) : current().discovery.apis[version];
   const version = {
     major: '1',
     minor: '32',
@@ -223,7 +233,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     const out = negotiateDiscovery(req.headers.accept);
     if (!out) throw notAcceptable(SERVED_DISCOVERY_TYPES);
     if (out.as === 'legacy') return sendJSON(res, JSON.stringify(legacy()));
-    const body = which === 'apis' ? aggregatedApis(out.version) : docs.discovery[which][out.version];
+    const body = which === 'apis' ? aggregatedApis(out.version) : current().discovery[which][out.version];
     const etag = etagOf(body);
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) {
@@ -237,16 +247,16 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const legacyOnly = (req: Request) => {
     if (negotiateDiscovery(req.headers.accept)?.as !== 'legacy') throw notAcceptable(['application/json']);
   };
-  app.get('/apis', discoveryRoot('apis', () => (o.aggregator ? o.aggregator.groupList(localGVs()) : apiGroupList(docs.gvs))));
-  app.get('/api', discoveryRoot('api', () => apiVersions(docs.gvs)));
+  app.get('/apis', discoveryRoot('apis', () => (o.aggregator ? o.aggregator.groupList(localGVs()) : apiGroupList(current().gvs))));
+  app.get('/api', discoveryRoot('api', () => apiVersions(current().gvs)));
   app.get('/apis/:group', (req, res) => {
     legacyOnly(req);
-    const g = apiGroup(docs.gvs, req.params.group as string);
+    const g = apiGroup(current().gvs, req.params.group as string);
     if (!g) throw notServed();
     sendJSON(res, JSON.stringify(g));
   });
   const resourceList = (group: string, version: string, res: Response) => {
-    const body = docs.resourceLists.get(`${group}/${version}`);
+    const body = current().resourceLists.get(`${group}/${version}`);
     if (!body) throw notServed();
     sendJSON(res, body);
   };
@@ -268,17 +278,17 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     res.setHeader('Vary', 'Accept');
     const protobuf = wantsProtobufV2(req.headers.accept);
     if (protobuf === undefined) throw notAcceptable(['application/json', OPENAPI_V2_PROTOBUF]);
-    const etag = `"${hashOf(docs.v2).slice(0, 32)}${protobuf ? '-pb' : ''}"`;
+    const etag = `"${hashOf(current().v2).slice(0, 32)}${protobuf ? '-pb' : ''}"`;
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) return void res.status(304).end();
-    if (!protobuf) return sendJSON(res, docs.v2);
+    if (!protobuf) return sendJSON(res, current().v2);
     // The dotted spelling: Go's mime parser (kubectl's) refuses the '@' one in a Content-Type.
     res.status(200).setHeader('Content-Type', 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
-    res.end(docs.v2protobuf);
+    res.end(current().v2protobuf);
   });
-  app.get('/openapi/v3', (_req, res) => sendJSON(res, o.aggregator ? merged('openapi-v3', () => o.aggregator!.openAPIv3Index(docs.v3indexDoc)) : docs.v3index));
+  app.get('/openapi/v3', (_req, res) => sendJSON(res, o.aggregator ? merged('openapi-v3', () => o.aggregator!.openAPIv3Index(current().v3indexDoc)) : current().v3index));
   app.get('/openapi/v3/*path', (req, res) => {
-    const doc = docs.v3docs.get((req.params.path as unknown as string[]).join('/'));
+    const doc = current().v3docs.get((req.params.path as unknown as string[]).join('/'));
     if (!doc) throw notServed();
     res.setHeader('ETag', `"${doc.hash}"`);
     if (req.headers['if-none-match'] === `"${doc.hash}"`) return void res.status(304).end();
