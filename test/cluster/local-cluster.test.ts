@@ -161,6 +161,9 @@ describe('local cluster', () => {
     assert.equal((await c.request('POST', '/api/v1/namespaces/default/pods', { body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } })).status, 201);
     const pending = await c.kubectl(['get', 'pods', '-n', 'default', '--field-selector', 'status.phase=Pending', '-o', 'name']);
     assert.equal(pending.stdout.trim(), 'pod/p', pending.stderr);
+    const scheduled = (await c.request('GET', '/api/v1/namespaces/default/pods/p')).json().status.conditions;
+    assert.deepEqual(scheduled.map((x: { type: string; status: string; reason: string }) => [x.type, x.status, x.reason]), [['PodScheduled', 'False', 'Unschedulable']], 'a Pod says why it does not run');
+    assert.match(scheduled[0].message, /no nodes/);
     const unsupported = await c.kubectl(['get', 'configmaps', '-n', 'default', '--field-selector', 'data.a=1']);
     assert.match(unsupported.stderr, /field label not supported: data\.a/);
     const crd = {

@@ -123,8 +123,13 @@ function secretData(o: KubeObject): void {
 
 const pod: Strategy = {
   prepareForCreate(o) {
-    // Stored, never run: the pod stays Pending, as on a cluster with no nodes.
-    (o as Any).status = { phase: 'Pending', qosClass: 'BestEffort' };
+    // Stored, never run: the pod stays Pending, as on a cluster with no nodes, and says why (what
+    // kube's scheduler writes when no node fits).
+    (o as Any).status = {
+      phase: 'Pending',
+      qosClass: 'BestEffort',
+      conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: 'the local cluster has no nodes: Pods are stored and never run', lastTransitionTime: o.metadata.creationTimestamp }],
+    };
   },
 };
 
