@@ -8,6 +8,8 @@ import { apiVersionOf, type ResourceDefinition } from '../apis/meta/resource.js'
 export const RESOURCE_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 export const STATUS_VERBS = ['get', 'patch', 'update'];
 export const ARTIFACT_VERBS = ['get'];
+/** A view (ResourceDefinition.views) is read-only. */
+export const VIEW_VERBS = ['get'];
 
 /** One served group version and its kinds. */
 export interface GroupVersionResources {
@@ -54,6 +56,7 @@ function subresources(def: ResourceDefinition): { name: string; verbs: string[];
     ...(def.scale ? [{ name: 'scale', verbs: STATUS_VERBS, kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } }] : []),
     ...(def.hasArtifact ? [{ name: 'artifact', verbs: ARTIFACT_VERBS }] : []),
     ...(def.actions ?? []).map((a) => ({ name: a.name, verbs: ['create'], kind: a.kind })),
+    ...(def.views ?? []).map((v) => ({ name: v.name, verbs: VIEW_VERBS })),
   ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

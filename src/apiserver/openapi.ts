@@ -98,7 +98,10 @@ interface Operation {
   params: Param[];
   kind: string;
   body?: 'object' | 'patch' | 'deleteOptions';
-  response: string; // definition name, or 'artifact'
+  /** The definition name of what it answers; unused with `raw`. */
+  response: string;
+  /** It answers bytes of its own (an artifact, a view), not an object: their media types, and whether they are binary. */
+  raw?: { produces: string[]; binary?: boolean };
   created?: boolean;
 }
 
@@ -173,7 +176,14 @@ function pathsFor(def: ResourceDefinition): PathSpec[] {
     paths.push({
       path: `${collection}/{name}/artifact`,
       params: [PARAMS.name, ...scopeParams],
-      ops: [{ method: 'get', action: 'get', operationId: id('read', 'Artifact'), description: `download the artifact (tar.gz) of the specified ${K}`, params: [], kind: K, response: 'artifact' }],
+      ops: [{ method: 'get', action: 'get', operationId: id('read', 'Artifact'), description: `download the artifact (tar.gz) of the specified ${K}`, params: [], kind: K, response: '', raw: { produces: ['application/gzip'], binary: true } }],
+    });
+  }
+  for (const v of def.views ?? []) {
+    paths.push({
+      path: `${collection}/{name}/${v.name}`,
+      params: [PARAMS.name, ...scopeParams],
+      ops: [{ method: 'get', action: 'get', operationId: id('read', v.name[0].toUpperCase() + v.name.slice(1)), description: `read the ${v.name} of the specified ${K}: ${v.description}`, params: [], kind: K, response: '', raw: { produces: v.produces } }],
     });
   }
   return paths;
@@ -261,12 +271,12 @@ export function openAPIv2(defs: ResourceDefinition[]): Doc {
         if (op.body === 'object') parameters.unshift({ name: 'body', in: 'body', required: true, schema: { $ref: ref(op.response) } });
         if (op.body === 'patch') parameters.unshift({ name: 'body', in: 'body', required: true, schema: { $ref: ref(META.Patch) } });
         if (op.body === 'deleteOptions') parameters.unshift({ name: 'body', in: 'body', schema: { $ref: ref(META.DeleteOptions) } });
-        const ok = op.response === 'artifact' ? { description: 'OK', schema: { type: 'file' } } : { description: 'OK', schema: { $ref: ref(op.response) } };
+        const ok = op.raw ? { description: 'OK', schema: { type: op.raw.binary ? 'file' : 'string' } } : { description: 'OK', schema: { $ref: ref(op.response) } };
         item[op.method] = {
           description: op.description,
           operationId: op.operationId,
           consumes: op.body === 'patch' ? patchTypes(def) : ['application/json', 'application/yaml'],
-          produces: op.response === 'artifact' ? ['application/gzip'] : ['application/json', 'application/yaml'],
+          produces: op.raw?.produces ?? ['application/json', 'application/yaml'],
           schemes: ['https'],
           tags: [tagOf(def)],
           parameters,
@@ -302,10 +312,9 @@ export function openAPIv3GroupVersion(defs: ResourceDefinition[]): Doc {
     for (const ps of pathsFor(def)) {
       const item: Doc = { parameters: ps.params.map(v3Param) };
       for (const op of ps.ops) {
-        const ok =
-          op.response === 'artifact'
-            ? { description: 'OK', content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } } }
-            : { description: 'OK', content: jsonContent({ $ref: ref(op.response) }) };
+        const ok = op.raw
+          ? { description: 'OK', content: jsonContent({ type: 'string', ...(op.raw.binary ? { format: 'binary' } : {}) }, op.raw.produces) }
+          : { description: 'OK', content: jsonContent({ $ref: ref(op.response) }) };
         let requestBody: Doc | undefined;
         if (op.body === 'object') requestBody = { content: jsonContent({ $ref: ref(op.response) }), required: true };
         if (op.body === 'patch') requestBody = { content: jsonContent({ $ref: ref(META.Patch) }, patchTypes(def)), required: true };

@@ -46,6 +46,9 @@ describe('requestInfo: resource requests', () => {
     ['PUT', `${NS}/repo/status`, 'update', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'status' }],
     ['PATCH', `${NS}/repo/status`, 'patch', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'status' }],
     ['GET', `${NS}/repo/artifact`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'artifact' }],
+    // a view (ResourceDefinition.views) is a get of its subresource: RBAC grants it as `get` on kustomizations/build
+    ['GET', `${G}/namespaces/ns1/kustomizations/app/build`, 'get', { namespace: 'ns1', resource: 'kustomizations', name: 'app', subresource: 'build' }],
+    ['GET', `${G}/namespaces/ns1/kustomizations/app/diff?watch=1`, 'get', { namespace: 'ns1', resource: 'kustomizations', name: 'app', subresource: 'diff' }],
     ['GET', `${NS}/repo/status/extra`, 'get', { namespace: 'ns1', resource: 'gitrepositories', name: 'repo', subresource: 'status/extra' }],
     ['GET', `${G}/gitrepositories/repo`, 'get', { resource: 'gitrepositories', name: 'repo' }],
     // legacy /watch/ paths

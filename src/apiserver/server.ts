@@ -20,6 +20,7 @@ import { reviewResources } from './reviews.js';
 import { impersonatedUser } from '../auth/impersonation.js';
 import { maxInflight } from './inflight.js';
 import { resourceHandler, type ArtifactServer } from './handlers/resources.js';
+import { DEFAULT_MAX_VIEW_BYTES, DEFAULT_VIEW_TIMEOUT_MS, SubresourceViews } from './handlers/views.js';
 import { negotiateDiscovery, parseMediaRanges, SERVED_DISCOVERY_TYPES } from './negotiation.js';
 import { hashOf, openAPIv2, openAPIv3GroupVersion, openAPIv3Index, openAPIv3Path } from './openapi.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
@@ -54,6 +55,16 @@ export interface ApiServerOptions {
   authenticators: Authenticator[];
   authorizer: Authorizer;
   artifacts: ArtifactServer;
+  /**
+   * The handlers of the kinds' read-only views (ResourceDefinition.views: a Kustomization's build and
+   * diff), registered by whatever computes them; a new, empty registry when unset (every view a 503
+   * until something registers). Also reachable as ApiServer.views.
+   */
+  views?: SubresourceViews;
+  /** How long a view may take to compute before a 504 (30 s when unset). */
+  viewTimeoutMs?: number;
+  /** The largest body a view may answer with (16 MiB when unset); a larger one is a 500. */
+  maxViewBytes?: number;
   log: Logger;
   maxBodyBytes: number;
   minRequestTimeoutSeconds: number;
@@ -79,6 +90,8 @@ export interface ApiServer {
   /** Swaps serving certificate and/or client CAs for new connections, without a restart. */
   setTLS(tls: Partial<ApiServerOptions['tls']>): void;
   stores: ResourceStores;
+  /** Where the handlers of the kinds' views are registered. */
+  views: SubresourceViews;
   /** The group versions served here now: the stores' and the reviews'. */
   groupVersions(): { group: string; version: string }[];
   listen(port: number, host: string): Promise<AddressInfo>;
@@ -326,7 +339,16 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   app.get(['/livez', '/livez/:check'], health([]));
   app.get(['/readyz', '/readyz/:check'], health(ready));
 
-  const handle = resourceHandler({ stores, maxBodyBytes: o.maxBodyBytes, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds, artifacts: o.artifacts, log: o.log, admission: o.admission });
+  const views = o.views ?? new SubresourceViews();
+  const handle = resourceHandler({
+    stores,
+    maxBodyBytes: o.maxBodyBytes,
+    minRequestTimeoutSeconds: o.minRequestTimeoutSeconds,
+    artifacts: o.artifacts,
+    views: { views, timeoutMs: o.viewTimeoutMs ?? DEFAULT_VIEW_TIMEOUT_MS, maxBytes: o.maxViewBytes ?? DEFAULT_MAX_VIEW_BYTES },
+    log: o.log,
+    admission: o.admission,
+  });
   app.use(async (req, res, next) => {
     const info = req.info;
     if (!info?.resourceRequest) return next();
@@ -401,6 +423,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.clientCA, minVersion: 'TLSv1.2' });
     },
     stores,
+    views,
     groupVersions: localGVs,
     listen: (port, host) =>
       new Promise((resolve, reject) => {

@@ -79,6 +79,20 @@ export interface SubresourceAction {
   create(namespace: string, name: string, body: Record<string, unknown>, o: { user?: UserInfo; dryRun: boolean }): Promise<KubeObject>;
 }
 
+/**
+ * A read-only subresource whose answer is computed by code outside the definition (a Kustomization's
+ * `build` and `diff`): GET only, authorized as `get` on `<plural>/<name>`. The definition declares it
+ * (discovery, OpenAPI, 404 for the undeclared); the handler that computes it is registered with the
+ * API server's SubresourceViews (src/apiserver/handlers/views.ts).
+ */
+export interface SubresourceView {
+  name: string;
+  /** What the answer is, for OpenAPI. */
+  description: string;
+  /** The media types the answer comes in (`application/yaml`, `application/json`), for OpenAPI. */
+  produces: string[];
+}
+
 export interface ResourceDefinition {
   /** API group; '' is the core group (`/api/v1`). */
   group: string;           // gitops.toolkit
@@ -111,6 +125,8 @@ export interface ResourceDefinition {
   nameRule?: 'subdomain' | 'label' | 'dns1035-label' | 'path-segment';
   /** Subresources served by code of their own (create only). */
   actions?: SubresourceAction[];
+  /** Read-only subresources served by code registered with the API server (get only). */
+  views?: SubresourceView[];
   /**
    * A PUT without metadata.resourceVersion updates whatever is stored (kube's AllowUnconditionalUpdate:
    * most built-in kinds; helm's release Secrets rely on it) instead of being refused; false when unset,

@@ -634,6 +634,10 @@ const printerColumns: PrinterColumn[] = [
 export const kustomization: ResourceDefinition = {
   ...resourceNames('Kustomization', 'kustomizations', ['ks']),
   hasArtifact: false,
+  views: [
+    { name: 'build', description: "the objects the last fetched revision renders, as multi-document YAML; Secrets' data redacted", produces: ['application/yaml'] },
+    { name: 'diff', description: 'what a reconcile would change now: server-side dry-run against the cluster', produces: ['application/json'] },
+  ],
   schema: objectSchema('Kustomization builds a directory of a source Artifact with kustomize and applies the result to the cluster, pruning and health checking it.', spec, status),
   printerColumns,
   validate,

@@ -1,5 +1,6 @@
 // The REST handlers of /apis/gitops.toolkit/v1/...: get, list, watch, create, update, patch, delete,
-// deletecollection, the /status subresource and the /artifact subresource of source kinds.
+// deletecollection, the /status subresource, the /artifact subresource of source kinds and the
+// read-only views a kind declares (views.ts).
 
 import type { Request, Response } from 'express';
 import yaml from 'js-yaml';
@@ -21,6 +22,7 @@ import { negotiateObject, SERVED_OBJECT_TYPES, type ObjectOutput } from '../nego
 import type { RequestInfo } from '../request-info.js';
 import { partialObjectMetadata, toTable, type IncludeObject } from '../tables.js';
 import { warningHeaders } from '../warnings.js';
+import { serveView, type ViewServingOptions } from './views.js';
 
 /** Serves a source's artifact; the artifact store arrives with the source reconcilers. */
 export interface ArtifactServer {
@@ -32,6 +34,8 @@ export interface ResourceHandlerOptions {
   maxBodyBytes: number;
   minRequestTimeoutSeconds: number;
   artifacts: ArtifactServer;
+  /** The handlers of the kinds' views, and their time and size bounds. */
+  views: ViewServingOptions;
   log: Logger;
   /** NamespaceLifecycle and webhooks, in cluster; none standalone. */
   admission?: AdmissionChain;
@@ -65,8 +69,13 @@ export function resourceHandler(o: ResourceHandlerOptions) {
       if (name !== undefined && ns === undefined) throw missing();
     }
     const action = sub === undefined ? undefined : store.def.actions?.find((a) => a.name === sub);
-    const subresourceServed = (sub === 'status' && store.def.hasStatus !== false) || (sub === 'artifact' && store.def.hasArtifact) || (sub === 'scale' && !!store.def.scale) || !!action;
+    const view = sub === undefined ? undefined : store.def.views?.find((v) => v.name === sub);
+    const subresourceServed = (sub === 'status' && store.def.hasStatus !== false) || (sub === 'artifact' && store.def.hasArtifact) || (sub === 'scale' && !!store.def.scale) || !!action || !!view;
     if (sub !== undefined && !subresourceServed) throw missing();
+    if (view) {
+      if (info.verb !== 'get') throw methodNotAllowed(req.method, info.path);
+      return serveView(req, res, store, await store.get(ns!, name!), view, o.views);
+    }
     if (action) {
       if (info.verb !== 'create' || name === undefined) throw methodNotAllowed(req.method, info.path);
       const raw = await readBody(req, o.maxBodyBytes);
