@@ -85,17 +85,13 @@ function observed(spec: GitRepositorySpec): Record<string, unknown> {
   };
 }
 
-export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinition {
-  const state = new WeakMap<StepContext, GitState>();
-  const st = (ctx: StepContext) => {
-    let s = state.get(ctx);
-    if (!s) state.set(ctx, (s = { includes: [], upToDate: false }));
-    return s;
-  };
+type Ctx = StepContext<GitState>;
+
+export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinition<GitState> {
   // Digests are checked in full once per server start; after that, existence is enough.
   const verifiedOnce = new Set<string>();
 
-  async function reconcileStorage(ctx: StepContext): Promise<void> {
+  async function reconcileStorage(ctx: Ctx): Promise<void> {
     const artifact = ctx.status.artifact as Artifact | undefined;
     const owner = ownerOf(ctx.obj);
     if (artifact) {
@@ -116,7 +112,7 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     }
   }
 
-  async function authFor(ctx: StepContext, spec: GitRepositorySpec): Promise<GitAuth | undefined> {
+  async function authFor(ctx: Ctx, spec: GitRepositorySpec): Promise<GitAuth | undefined> {
     if (!spec.secretRef) return undefined;
     const ns = ctx.obj.metadata.namespace!;
     let data;
@@ -131,7 +127,7 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
   }
 
   /** Flux's proxy secret: `address` (required), `username`, `password`. */
-  async function proxyFor(ctx: StepContext, spec: GitRepositorySpec): Promise<GitProxy | undefined> {
+  async function proxyFor(ctx: Ctx, spec: GitRepositorySpec): Promise<GitProxy | undefined> {
     const name = spec.proxySecretRef?.name;
     if (!name) return undefined;
     const ns = ctx.obj.metadata.namespace!;
@@ -148,9 +144,9 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     return { url, username: str('username'), password: str('password') };
   }
 
-  async function reconcileSource(ctx: StepContext): Promise<void> {
+  async function reconcileSource(ctx: Ctx): Promise<void> {
     const spec = ctx.obj.spec as unknown as GitRepositorySpec;
-    const s = st(ctx);
+    const s = ctx.state;
     if (/^(ssh:\/\/|[\w.-]+@[\w.-]+:)/.test(spec.url)) {
       throw new StallingError(`${redactUrl(spec.url)} is an SSH URL: Git over SSH is not supported yet (this server fetches over HTTP(S) only); use the https:// URL of the repository`, 'UnsupportedURL', FETCH_FAILED);
     }
@@ -174,9 +170,9 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     }
   }
 
-  async function reconcileInclude(ctx: StepContext): Promise<void> {
+  async function reconcileInclude(ctx: Ctx): Promise<void> {
     const spec = ctx.obj.spec as unknown as GitRepositorySpec;
-    const s = st(ctx);
+    const s = ctx.state;
     const includes = (spec.include ?? []) as Include[];
     for (const inc of includes) {
       let other: KubeObject;
@@ -197,9 +193,9 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     if (s.upToDate && JSON.stringify(before.map((a) => a.digest)) !== JSON.stringify(now.map((a) => a.digest))) s.upToDate = false;
   }
 
-  async function reconcileArtifact(ctx: StepContext): Promise<void> {
+  async function reconcileArtifact(ctx: Ctx): Promise<void> {
     const spec = ctx.obj.spec as unknown as GitRepositorySpec;
-    const s = st(ctx);
+    const s = ctx.state;
     const resolved = s.resolved!;
     const message = `stored artifact for revision '${resolved.revision}'`;
     ctx.ready = { reason: 'Succeeded', message };
@@ -248,7 +244,7 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     await d.artifacts.gc(ownerOf(ctx.obj), d.retention);
   }
 
-  async function verificationKeys(ctx: StepContext, spec: GitRepositorySpec): Promise<string[]> {
+  async function verificationKeys(ctx: Ctx, spec: GitRepositorySpec): Promise<string[]> {
     const ref = spec.verify!.secretRef;
     const data = await d.secrets.get(ctx.obj.metadata.namespace!, ref.name);
     if (!data) {
@@ -263,6 +259,9 @@ export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinit
     finalizer: FINALIZER,
     defaultTimeoutMs: 60_000,
     steps: [reconcileStorage, reconcileSource, reconcileInclude, reconcileArtifact],
+    newState: () => ({ includes: [], upToDate: false }),
+    // Each is set by the step that finds the problem, in the reconcile that finds it.
+    negativeConditions: [FETCH_FAILED, INCLUDE_UNAVAILABLE, STORAGE_OPERATION_FAILED, ARTIFACT_OUTDATED],
     async finalize(obj: KubeObject, log: Logger) {
       await d.artifacts.removeOwner(ownerOf(obj));
       await rm(join(d.cacheDir, cacheKey(obj)), { recursive: true, force: true });
@@ -302,7 +301,7 @@ function fetchError(e: unknown): Error {
 }
 
 /** Build errors from the worker: too large or hostile content stalls; verification fails visibly. */
-function buildError(e: unknown, ctx: StepContext): Error {
+function buildError(e: unknown, ctx: Ctx): Error {
   const err = e as { name?: string; reason?: string; message?: string };
   switch (err?.name) {
     case 'ArtifactTooLargeError':

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Condition, KubeObject } from '../../apis/meta/types.js';
 import { gitRepository } from '../../apis/v1/git-repository.js';
+import { kustomization } from '../../apis/v1/kustomization.js';
 import { createLogger } from '../../observability/logger.js';
 import { Metrics } from '../../observability/metrics.js';
 import { ResourceStore, type WriteContext } from '../../registry/store.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
-import { Controller, FLUX_REQUESTED_AT, REQUESTED_AT, type ReconcilerDefinition, type StepContext } from './controller.js';
+import { Controller, dependencyKey, FLUX_REQUESTED_AT, REQUESTED_AT, type ReconcilerDefinition, type StepContext } from './controller.js';
 import { ReconcileError, StallingError } from './errors.js';
 import { eventually } from '../../../test/helpers/eventually.js';
 
@@ -190,5 +191,135 @@ describe('controller runtime', () => {
     assert.match(text, /gitops_toolkit_reconcile_total\{kind="GitRepository",result="success"\} \d+/);
     assert.match(text, /gitops_toolkit_reconcile_total\{kind="GitRepository",result="stalled"\} 1/);
     assert.match(text, /gitops_toolkit_reconcile_duration_seconds_bucket/);
+  });
+});
+
+describe('controller runtime: state, condition summary, progress, retryInterval, dependencies', () => {
+  let storage: SqliteStorage;
+  let store: ResourceStore;
+  let sources: ResourceStore;
+  let controller: Controller;
+  const calls: string[] = [];
+  const behaviour = new Map<string, (c: StepContext<{ seen: string[] }>) => Promise<void>>();
+
+  before(() => {
+    storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
+    store = new ResourceStore(kustomization, storage);
+    sources = new ResourceStore(gitRepository, storage);
+    const reconciler: ReconcilerDefinition<{ seen: string[] }> = {
+      kind: 'Kustomization',
+      newState: () => ({ seen: [] }),
+      negativeConditions: ['FetchFailed', 'Degraded'],
+      dependencies: {
+        refs: (o) => ((o.spec as { dependsOn?: { name: string }[] }).dependsOn ?? []).map((d) => dependencyKey('GitRepository', o.metadata.namespace, d.name)),
+        watch: [{ store: sources, fingerprint: (o) => String((o.spec as { url?: string }).url) }],
+      },
+      steps: [
+        async (c) => {
+          c.state.seen.push('first');
+        },
+        async (c) => {
+          assert.deepEqual(c.state.seen, ['first'], 'each reconcile starts from a fresh state, shared by its steps');
+          calls.push(c.obj.metadata.name!);
+          await behaviour.get(c.obj.metadata.name!)?.(c);
+        },
+      ],
+      finalize: async () => {},
+    };
+    controller = new Controller({ store, reconciler, concurrency: 2, log: createLogger('error'), backoff: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+    controller.start();
+  });
+  after(async () => {
+    await controller.stop();
+    await storage.close();
+  });
+  const ks = (name: string, spec: Record<string, unknown> = {}) => ({
+    apiVersion: 'gitops.toolkit/v1',
+    kind: 'Kustomization',
+    metadata: { name },
+    spec: { interval: '1h', prune: true, sourceRef: { kind: 'GitRepository', name: 'src' }, ...spec },
+  });
+  const get = (name: string) => store.get('default', name);
+  const count = (name: string) => calls.filter((c) => c === name).length;
+  const types = (o: KubeObject) => ((o.status?.conditions ?? []) as Condition[]).map((c) => `${c.type}=${c.status}`);
+
+  it('a negative condition holds for one reconcile: it cannot stay beside Ready=True', async () => {
+    let fail = true;
+    behaviour.set('neg', async () => {
+      if (fail) throw new ReconcileError('remote unreachable', 'GitOperationFailed', 'FetchFailed');
+    });
+    await store.create('default', ks('neg'), ctx());
+    await eventually(async () => types(await get('neg')).includes('FetchFailed=True'));
+    fail = false;
+    await store.patch('default', 'neg', 'merge', { metadata: { annotations: { [REQUESTED_AT]: '1' } } }, ctx());
+    const o = await eventually(async () => {
+      const x = await get('neg');
+      return ready(x)?.status === 'True' && x;
+    });
+    assert.deepEqual(types(o), ['Ready=True']);
+  });
+
+  it('a negative condition left True by steps that did not throw makes Ready False with its reason', async () => {
+    behaviour.set('degraded', async (c) => {
+      c.conditions.set({ type: 'Degraded', status: 'True', reason: 'HalfDone', message: 'two of three applied' });
+    });
+    await store.create('default', ks('degraded'), ctx());
+    const o = await eventually(async () => {
+      const x = await get('degraded');
+      return ready(x)?.status === 'False' && x;
+    });
+    assert.equal(ready(o)!.reason, 'HalfDone');
+    assert.equal(ready(o)!.message, 'two of three applied');
+  });
+
+  it('progress() writes Reconciling and Ready=Unknown with the message while a step runs', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    behaviour.set('slow', async (c) => {
+      await c.progress('waiting for Deployment/default/web');
+      await gate;
+    });
+    await store.create('default', ks('slow'), ctx());
+    const during = await eventually(async () => {
+      const x = await get('slow');
+      return ready(x)?.status === 'Unknown' && x;
+    });
+    assert.equal(ready(during)!.message, 'waiting for Deployment/default/web');
+    assert.ok(types(during).includes('Reconciling=True'));
+    release();
+    const o = await eventually(async () => {
+      const x = await get('slow');
+      return ready(x)?.status === 'True' && x;
+    });
+    assert.deepEqual(types(o), ['Ready=True']);
+  });
+
+  it('spec.retryInterval replaces the backoff after a failure', async () => {
+    behaviour.set('retry', async () => {
+      throw new ReconcileError('not yet', 'HealthCheckFailed');
+    });
+    // The backoff here is a minute: only retryInterval can bring the next attempts this soon.
+    await store.create('default', ks('retry', { retryInterval: '200ms' }), ctx());
+    await eventually(async () => count('retry') >= 3, 5000);
+  });
+
+  it('a change of a watched object of another kind reconciles its dependents at once', async () => {
+    await store.create('default', ks('dependent', { dependsOn: [{ name: 'src' }] }), ctx());
+    await store.create('default', ks('bystander'), ctx());
+    await eventually(async () => count('dependent') === 1 && count('bystander') === 1);
+    await sources.create('default', repo('src'), ctx());
+    await eventually(async () => count('dependent') === 2, 3000);
+    await sources.patch('default', 'src', 'merge', { metadata: { labels: { a: 'b' } } }, ctx());
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(count('dependent'), 2, 'a change outside the fingerprint wakes nobody');
+    await sources.patch('default', 'src', 'merge', { spec: { url: 'https://example.com/new.git' } }, ctx());
+    await eventually(async () => count('dependent') === 3, 3000);
+    assert.equal(count('bystander'), 1);
+    // The index follows the dependent's spec: once it names nothing, a source change leaves it alone.
+    await store.patch('default', 'dependent', 'json', [{ op: 'remove', path: '/spec/dependsOn' }], ctx());
+    await eventually(async () => count('dependent') === 4, 3000);
+    await sources.patch('default', 'src', 'merge', { spec: { url: 'https://example.com/newer.git' } }, ctx());
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(count('dependent'), 4);
   });
 });

@@ -1,8 +1,10 @@
 // The shared controller runtime. A controller watches one kind in the store (no polling), queues
 // keys, and runs the kind's steps with per-kind concurrency. The runtime owns everything around the
-// steps: finalizers and deletion, suspend, the requestedAt annotation, timeouts, turning typed errors
-// into kstatus conditions, writing status once per reconcile, and requeueing at spec.interval with
-// jitter or with backoff after a failure.
+// steps: finalizers and deletion, suspend, the requestedAt annotation, timeouts, typed per-reconcile
+// state, turning typed errors into kstatus conditions, the condition summary (Ready computed once from
+// the error and the kind's negative-polarity conditions), progress writes during long steps, writing
+// status at the end of each reconcile, requeueing at spec.interval with jitter or after a failure
+// (spec.retryInterval, else backoff), and enqueueing the objects that depend on objects of other kinds.
 
 import type { KubeObject } from '../../apis/meta/types.js';
 import { parseGoDuration } from '../../apis/v1/common.js';
@@ -30,8 +32,15 @@ function requestedAt(obj: KubeObject, lastHandled: unknown): string | undefined 
   return asked.find((v) => v !== lastHandled) ?? asked[0];
 }
 
-export interface StepContext {
+export interface StepContext<S = unknown> {
   obj: KubeObject;
+  /** What the steps of this reconcile hand to each other (the definition's `newState()`). */
+  state: S;
+  /**
+   * Writes Reconciling=True (reason Progressing) and Ready=Unknown with `message` at once, for a step
+   * that takes long (a health check): `kubectl get` shows what is being waited for.
+   */
+  progress(message: string): Promise<void>;
   /** The status being built; the runtime writes it once at the end. */
   status: Record<string, unknown>;
   conditions: Conditions;
@@ -44,13 +53,37 @@ export interface StepContext {
   fields: Record<string, unknown>;
 }
 
-export type Step = (ctx: StepContext) => Promise<void>;
+export type Step<S = unknown> = (ctx: StepContext<S>) => Promise<void>;
 
-export interface ReconcilerDefinition {
+/**
+ * Objects of other kinds (or of this one) that objects of this kind depend on, so that a change that
+ * matters there (a source's new artifact revision, a dependency turning Ready) reconciles the
+ * dependents at once instead of at their next interval.
+ */
+export interface Dependencies {
+  /** The keys (`Kind/namespace/name`, see dependencyKey) an object of this kind depends on. */
+  refs(obj: KubeObject): string[];
+  /** The stores watched, each with the part of an object whose change wakes its dependents. */
+  watch: { store: ResourceStore; fingerprint(obj: KubeObject): string }[];
+}
+
+export const dependencyKey = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
+
+export interface ReconcilerDefinition<S = unknown> {
   kind: string;
   /** Held on each object until `finalize` ran; none for a reconciler that owns nothing outside the object. */
   finalizer?: string;
-  steps: Step[];
+  steps: Step<S>[];
+  /** A fresh per-reconcile state for the steps (typed, instead of a side channel keyed by the context). */
+  newState?(): S;
+  /**
+   * The kind's negative-polarity conditions (FetchFailed, HealthCheckFailed…): each says something is
+   * wrong while True. They hold for one reconcile only: cleared when a reconcile starts and set again by
+   * the step that still finds the problem, so none outlives its cause beside Ready=True. One left True
+   * by steps that did not throw makes Ready False with its reason and message.
+   */
+  negativeConditions?: string[];
+  dependencies?: Dependencies;
   /** Cleans up what the object owns outside the store (artifacts, applied objects) before it goes. */
   finalize(obj: KubeObject, log: Logger): Promise<void>;
   /** spec.timeout default when the object has none. */
@@ -59,7 +92,8 @@ export interface ReconcilerDefinition {
 
 export interface ControllerOptions {
   store: ResourceStore;
-  reconciler: ReconcilerDefinition;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition's own state type
+  reconciler: ReconcilerDefinition<any>;
   concurrency: number;
   log: Logger;
   metrics?: Metrics;
@@ -83,12 +117,15 @@ export const jittered = (ms: number) => Math.round(ms * (1 + Math.random() * 0.1
 export class Controller {
   private readonly queue: WorkQueue;
   private readonly seen = new Map<string, Seen>();
+  /** dependency key → keys of this kind's objects that name it. */
+  private readonly dependents = new Map<string, Set<string>>();
+  private readonly refsOf = new Map<string, string[]>();
   private readonly stopping = new AbortController();
   private readonly running: Promise<void>[] = [];
   private readonly ctx: WriteContext;
   private readonly log: Logger;
 
-  constructor(private readonly o: ControllerOptions) {
+  constructor(private readonly o: ControllerOptions & { reconciler: ReconcilerDefinition<any> }) {
     this.queue = new WorkQueue(o.backoff);
     this.log = o.log.child({ controller: o.reconciler.kind });
     this.ctx = { dryRun: false, fieldManager: `gitops-toolkit-${o.reconciler.kind.toLowerCase()}-controller`, fieldValidation: 'Ignore', warnings: [] };
@@ -96,6 +133,7 @@ export class Controller {
 
   start(): void {
     this.running.push(this.watchLoop());
+    for (const w of this.o.reconciler.dependencies?.watch ?? []) this.running.push(this.watchDependencies(w));
     for (let i = 0; i < this.o.concurrency; i++) this.running.push(this.worker());
   }
 
@@ -113,6 +151,7 @@ export class Controller {
   /** Reconcile on create, on a spec change (generation), a new requestedAt, or a deletion. */
   private observe(type: string, obj: KubeObject): void {
     const key = keyOf(obj);
+    this.index(key, type === 'DELETED' ? [] : (this.o.reconciler.dependencies?.refs(obj) ?? []));
     if (type === 'DELETED') {
       this.seen.delete(key);
       return;
@@ -125,6 +164,40 @@ export class Controller {
 
   private watchLoop(): Promise<void> {
     return watchStore(this.o.store, (type, obj) => this.observe(type, obj), this.stopping.signal, this.log);
+  }
+
+  /** Keeps the reverse index of what `key` depends on. */
+  private index(key: string, refs: string[]): void {
+    for (const r of this.refsOf.get(key) ?? []) {
+      const set = this.dependents.get(r);
+      set?.delete(key);
+      if (set?.size === 0) this.dependents.delete(r);
+    }
+    if (refs.length) this.refsOf.set(key, refs);
+    else this.refsOf.delete(key);
+    for (const r of refs) {
+      let set = this.dependents.get(r);
+      if (!set) this.dependents.set(r, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  /** Wakes the dependents of an object of a watched kind when its fingerprint changes (or it appears or goes). */
+  private watchDependencies(w: Dependencies['watch'][number]): Promise<void> {
+    const last = new Map<string, string>();
+    return watchStore(
+      w.store,
+      (type, obj) => {
+        const ref = dependencyKey(w.store.def.kind, obj.metadata.namespace, obj.metadata.name!);
+        const print = type === 'DELETED' ? undefined : w.fingerprint(obj);
+        if (print === undefined) last.delete(ref);
+        else if (last.get(ref) === print) return;
+        else last.set(ref, print);
+        for (const key of this.dependents.get(ref) ?? []) if (key !== keyOf(obj) || w.store !== this.o.store) this.queue.add(key);
+      },
+      this.stopping.signal,
+      this.log,
+    );
   }
 
   private async worker(): Promise<void> {
@@ -184,19 +257,39 @@ export class Controller {
     const previous = (obj.status ?? {}) as Record<string, unknown>;
     const status: Record<string, unknown> = cloneJSON(previous);
     const conditions = new Conditions(previous.conditions as never, generation);
+    const negative = this.o.reconciler.negativeConditions ?? [];
+    for (const t of negative) conditions.delete(t);
     const asked = requestedAt(obj, previous.lastHandledReconcileAt);
     if (asked) status.lastHandledReconcileAt = asked;
     const timeoutMs = parseGoDuration(spec.timeout ?? '') ?? this.o.reconciler.defaultTimeoutMs ?? 60_000;
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]);
-    const ctx: StepContext = { obj, status, conditions, signal, log, ready: { reason: 'Succeeded', message: 'reconciliation succeeded' }, fields: {} };
+    const progress = async (message: string) => {
+      conditions.set({ type: RECONCILING, status: 'True', reason: 'Progressing', message });
+      conditions.set({ type: READY, status: 'Unknown', reason: 'Progressing', message });
+      await this.writeStatus(obj, { ...status, conditions: conditions.toArray() });
+    };
+    const ctx: StepContext = {
+      obj,
+      state: this.o.reconciler.newState?.(),
+      progress,
+      status,
+      conditions,
+      signal,
+      log,
+      ready: { reason: 'Succeeded', message: 'reconciliation succeeded' },
+      fields: {},
+    };
 
     let result: string;
     let requeueMs: number | undefined;
+    let rateLimited = false; // already queued by the backoff
     try {
       for (const step of this.o.reconciler.steps) {
         if (signal.aborted) throw new ReconcileError(`reconciliation timed out after ${timeoutMs / 1000}s`, 'ReconciliationTimeout');
         await step(ctx);
       }
+      const degraded = negative.map((t) => conditions.get(t)).find((c) => c?.status === 'True');
+      if (degraded) throw new ReconcileError(degraded.message, degraded.reason);
       const before = conditions.get(READY);
       conditions.set({ type: READY, status: 'True', ...ctx.ready });
       if (before?.status !== 'True' || before.message !== ctx.ready.message) this.o.events?.event(obj, 'Normal', ctx.ready.reason, ctx.ready.message);
@@ -226,7 +319,15 @@ export class Controller {
         conditions.delete(STALLED);
         result = 'error';
         if (!(err instanceof ReconcileError)) log.error('reconcile step failed', { err });
-        requeueMs = this.queue.addRateLimited(key);
+        // spec.retryInterval, where the kind has one, replaces the backoff (Flux's kustomize-controller).
+        const retry = parseGoDuration((spec as { retryInterval?: string }).retryInterval ?? '');
+        if (retry) {
+          this.queue.forget(key);
+          requeueMs = jittered(retry);
+        } else {
+          requeueMs = this.queue.addRateLimited(key);
+          rateLimited = true;
+        }
       }
       ctx.fields.error = err.message;
       this.o.events?.event(obj, 'Warning', reason, err.message);
@@ -234,7 +335,7 @@ export class Controller {
     status.conditions = conditions.toArray();
     status.observedGeneration = generation;
     await this.writeStatus(obj, status);
-    if (requeueMs !== undefined && result !== 'error') this.queue.addAfter(key, requeueMs);
+    if (requeueMs !== undefined && !rateLimited) this.queue.addAfter(key, requeueMs);
     finish(result, { ...ctx.fields, ...(requeueMs !== undefined ? { requeueAfterMs: requeueMs } : {}) });
   }
 
