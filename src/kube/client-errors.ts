@@ -18,8 +18,10 @@ export class KubeError extends Error {
     message: string,
     readonly status?: Status,
     reason?: string,
+    /** What failed underneath (a socket error): callers may report its own code and message. */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'KubeError';
     this.reason = reason ?? status?.reason ?? reasonForCode(code);
     this.causes = status?.details?.causes ?? [];
@@ -33,6 +35,14 @@ export class KubeError extends Error {
   static fromStatus(status: Status, fallbackCode = 500): KubeError {
     return new KubeError(status.code ?? fallbackCode, status.message ?? status.reason ?? 'request failed', status);
   }
+}
+
+/**
+ * A failure in one line for logs and conditions: the HTTP code of an answer ("HTTP-Code: 403", the
+ * form these messages had before they went through KubeClient), else what failed on the way.
+ */
+export function briefError(e: unknown): string {
+  return e instanceof KubeError && e.code ? `HTTP-Code: ${e.code}` : (e as Error).message.split('\n')[0];
 }
 
 /** The kind named by an apiVersion/kind is not served by the cluster (after a discovery refresh). */

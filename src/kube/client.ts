@@ -279,7 +279,7 @@ export class KubeClient {
     if (callerSignal?.aborted) return e;
     if (deadline.aborted) return new KubeError(0, `${method} ${path}: no answer within ${timeoutMs} ms`, undefined, 'Timeout');
     const err = e as NodeJS.ErrnoException;
-    return new KubeError(0, `${method} ${this.safeServer()}${path}: ${err.code ? `${err.code} ` : ''}${err.message}`, undefined, 'Unreachable');
+    return new KubeError(0, `${method} ${this.safeServer()}${path}: ${err.code ? `${err.code} ` : ''}${err.message}`, undefined, 'Unreachable', e);
   }
 
   private safeServer(): string {
