@@ -33,6 +33,7 @@ import { Controller } from './controllers/runtime/controller.js';
 import { NOT_IMPLEMENTED_KINDS, notImplementedReconciler } from './controllers/not-implemented/reconciler.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { WorkerPool } from './controllers/runtime/worker-pool.js';
+import { KubeClient } from './kube/client.js';
 import { ClusterEventRecorder, noEvents } from './kube/events.js';
 import { ClusterSecretReader, DirectorySecretReader, noSecrets, type SecretReader } from './kube/secrets.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   const prepared = servingFiles ? undefined : await prepareStandaloneCerts(certDir, { bindAddress: options.bindAddress, extraDNSNames: embedded ? [GITOPS_SERVICE_DNS_NAME] : [] });
   let certs: StandaloneCerts | undefined = prepared;
 
-  const authn = await AuthenticationConfigSource.start({ flags: options, kubeConfig: kc, standaloneClientCA: certs?.caCert, log: log.child({ component: 'authn' }) });
+  const authn = await AuthenticationConfigSource.start({ flags: options, cluster: kc && new KubeClient(kc), standaloneClientCA: certs?.caCert, log: log.child({ component: 'authn' }) });
   // Embedded, the local cluster's front proxy is believed as kube-apiserver's would be (unless
   // --requestheader-client-ca-file names another): set once the cluster has made its front-proxy CA.
   let embeddedFrontProxy: RequestHeaderConfig | undefined;
@@ -94,14 +95,14 @@ async function main(): Promise<void> {
     config: currentAuthn,
     tokens: [
       ...(options.tokenAuthFile ? [await TokenFileAuthenticator.load(resolve(options.tokenAuthFile), log)] : []),
-      ...(kc ? [new TokenReviewAuthenticator(kc, { cacheTTLMs: options.authenticationTokenWebhookCacheTTLMs })] : []),
+      ...(kc ? [new TokenReviewAuthenticator(new KubeClient(kc), { cacheTTLMs: options.authenticationTokenWebhookCacheTTLMs })] : []),
     ],
     anonymous: options.anonymousAuth,
     log,
   });
   const authorizer = new UnionAuthorizer(await authorizers(options, kc, log));
   const plugins = admissionPlugins(options, !!kc);
-  const admission = kc && plugins.length ? clusterAdmission(kc, { plugins, log: log.child({ component: 'admission' }) }) : undefined;
+  const admission = kc && plugins.length ? clusterAdmission(new KubeClient(kc), { plugins, log: log.child({ component: 'admission' }) }) : undefined;
   admission?.start();
 
   const metrics = new Metrics();
@@ -207,9 +208,9 @@ async function main(): Promise<void> {
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
   // Builds mostly wait on the network and the disk, so the pool matches --concurrent rather than the cores.
   const pool = new WorkerPool(options.concurrent);
-  const events = kc ? new ClusterEventRecorder(kc, log) : local ? new ClusterEventRecorder(kubeConfigFile(local.kubeconfigPath), log) : noEvents;
+  const events = kc ? new ClusterEventRecorder(new KubeClient(kc), log) : local ? new ClusterEventRecorder(kubeConfigFile(local.kubeconfigPath), log) : noEvents;
   const secrets: SecretReader = kc
-    ? new ClusterSecretReader(kc)
+    ? new ClusterSecretReader(new KubeClient(kc))
     : options.secretsDir
       ? new DirectorySecretReader(resolve(options.secretsDir))
       : local
@@ -294,10 +295,10 @@ function enabled(list: string[], name: string): boolean {
   return list.includes(name) || list.includes('*');
 }
 
-function kubeConfigFile(path: string): k8s.KubeConfig {
+function kubeConfigFile(path: string): KubeClient {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(path);
-  return kc;
+  return new KubeClient(kc);
 }
 
 /** The host cluster: --kubeconfig, or the in-cluster config in a pod; none standalone. */
@@ -319,7 +320,7 @@ async function authorizers(o: Options, kc: k8s.KubeConfig | undefined, log: Logg
       out.push(new RBACAuthorizer([...bootstrapPolicy(), ...(await loadRBACFile(resolve(o.authorizationRBACFile)))]));
     } else if (mode === 'Webhook') {
       if (!kc) throw new OptionsError('--authorization-mode=Webhook needs a cluster: --kubeconfig, or run in a pod');
-      out.push(new SubjectAccessReviewAuthorizer(kc, { allowedTTLMs: o.authorizationWebhookCacheTTLMs, deniedTTLMs: o.authorizationWebhookCacheTTLMs, logger: log.child({ component: 'authz' }) }));
+      out.push(new SubjectAccessReviewAuthorizer(new KubeClient(kc), { allowedTTLMs: o.authorizationWebhookCacheTTLMs, deniedTTLMs: o.authorizationWebhookCacheTTLMs, logger: log.child({ component: 'authz' }) }));
     }
   }
   return out;

@@ -1,7 +1,7 @@
 // The admission chain in kube-apiserver's plugin order: NamespaceLifecycle, then mutating webhooks
 // (both in `mutate`, before the store's own validation), then validating webhooks (`validate`).
 
-import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 import { Informer, KubeApi, type KubeReader } from '../kube/informer.js';
 import { NamespaceCache, NamespaceLifecycle } from './namespace-lifecycle.js';
@@ -52,9 +52,9 @@ export interface ClusterAdmissionOptions {
 
 const REGISTRATION = '/apis/admissionregistration.k8s.io/v1';
 
-/** The chain for a server running against a cluster, its caches fed by watches made with `kc`. */
-export function clusterAdmission(kc: k8s.KubeConfig, o: ClusterAdmissionOptions): Admission {
-  return readerAdmission(new KubeApi(kc), o);
+/** The chain for a server running against a cluster, its caches fed by watches made with `client`. */
+export function clusterAdmission(client: KubeClient, o: ClusterAdmissionOptions): Admission {
+  return readerAdmission(new KubeApi(client), o);
 }
 
 /** The same chain over any reader: the local cluster feeds it from its own stores. */

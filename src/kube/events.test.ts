@@ -9,6 +9,7 @@ import { TestCluster } from '../../test/helpers/local-cluster.js';
 import type { KubeObject } from '../apis/meta/types.js';
 import { createLogger } from '../observability/logger.js';
 import { ClusterEventRecorder } from './events.js';
+import { KubeClient } from './client.js';
 
 let cluster: TestCluster;
 before(async () => {
@@ -20,7 +21,7 @@ it('posts Events the cluster accepts, one per distinct outcome, with distinct na
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cluster.kubeconfig);
   const logs: string[] = [];
-  const rec = new ClusterEventRecorder(kc, createLogger('debug', {}, (l) => logs.push(l)));
+  const rec = new ClusterEventRecorder(new KubeClient(kc), createLogger('debug', {}, (l) => logs.push(l)));
   const obj = { apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name: 'app', namespace: 'default', uid: 'u-1', resourceVersion: '3' } } as KubeObject;
   rec.event(obj, 'Normal', 'Succeeded', 'one');
   rec.event(obj, 'Normal', 'Succeeded', 'two');

@@ -3,9 +3,10 @@
 // event repeated within a window is sent once. Messages are the conditions' own, never credentials.
 
 import { hostname } from 'node:os';
-import * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from '../apis/meta/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { KubeClient } from './client.js';
+import { briefError } from './client-errors.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -19,19 +20,16 @@ export const noEvents: EventRecorder = { event: () => undefined };
 const COMPONENT = 'gitops-toolkit';
 
 export class ClusterEventRecorder implements EventRecorder {
-  private readonly api: k8s.CoreV1Api;
   private readonly recent = new Map<string, number>();
   private readonly instance = hostname();
   /** Keeps names unique within one millisecond (client-go's are nanoseconds). */
   private seq = 0;
 
   constructor(
-    kc: k8s.KubeConfig,
+    private readonly client: KubeClient,
     private readonly log: Logger,
     private readonly dedupMs = 5 * 60_000,
-  ) {
-    this.api = kc.makeApiClient(k8s.CoreV1Api);
-  }
+  ) {}
 
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
     const ns = obj.metadata.namespace ?? 'default';
@@ -40,8 +38,8 @@ export class ClusterEventRecorder implements EventRecorder {
     if ((this.recent.get(key) ?? 0) > now - this.dedupMs) return;
     this.recent.set(key, now);
     if (this.recent.size > 10_000) for (const [k, t] of this.recent) if (t <= now - this.dedupMs) this.recent.delete(k);
-    const time = new Date(now);
-    const body: k8s.CoreV1Event = {
+    const time = new Date(now).toISOString();
+    const body = {
       apiVersion: 'v1',
       kind: 'Event',
       // Named as client-go's recorder names them: a generateName ending in "." is not a valid prefix.
@@ -58,6 +56,8 @@ export class ClusterEventRecorder implements EventRecorder {
       count: 1,
     };
     // Fire and forget: an event that cannot be posted must not fail or slow a reconcile.
-    this.api.createNamespacedEvent({ namespace: ns, body }).catch((e: Error) => this.log.warn('could not post event', { reason, err: e.message.split('\n')[0] }));
+    this.client
+      .request('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, { body })
+      .catch((e: Error) => this.log.warn('could not post event', { reason, err: briefError(e) }));
   }
 }

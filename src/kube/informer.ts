@@ -3,10 +3,9 @@
 // resumes from the last resourceVersion seen, a 410 Gone lists again, other failures back off.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type * as k8s from '@kubernetes/client-node';
 import type { Status } from '../apis/meta/types.js';
 import type { Logger } from '../observability/logger.js';
-import { KubeClient, type WatchEvent } from './client.js';
+import type { KubeClient, WatchEvent } from './client.js';
 import { KubeError as KubeApiError } from './client-errors.js';
 
 /** A non-2xx answer of kube-apiserver (`status` is its metav1.Status when it sent one): the client's KubeError. */
@@ -19,13 +18,9 @@ export interface KubeReader {
   watch<T>(path: string, query: Record<string, string>, signal: AbortSignal, idleMs: number): AsyncGenerator<WatchEvent<T>>;
 }
 
-/** GET and watch against the cluster named by a KubeConfig (or a KubeClient), with its credentials on every request. */
+/** GET and watch against the cluster a KubeClient names, with its credentials on every request. */
 export class KubeApi implements KubeReader {
-  readonly client: KubeClient;
-
-  constructor(kc: k8s.KubeConfig | KubeClient) {
-    this.client = kc instanceof KubeClient ? kc : new KubeClient(kc);
-  }
+  constructor(readonly client: KubeClient) {}
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {
     return this.client.getPath<T>(path, signal);
@@ -52,10 +47,19 @@ export interface Syncable {
   waitForSync(ms: number): Promise<boolean>;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T = unknown> {
   log?: Logger;
   /** First and longest wait between failed attempts. */
   backoff?: { baseMs: number; maxMs: number };
+  /** Sent with the list and every watch (a `fieldSelector` narrowing the collection to one object). */
+  query?: Record<string, string>;
+  /**
+   * What the caller has already read (one GET), at its resourceVersion: the informer starts by
+   * watching from there instead of listing, so nothing that changes after that read is missed.
+   */
+  initial?: { items: T[]; resourceVersion: string };
+  /** Told of each change: a watch event, or a difference a (re)list found from what was held. */
+  onChange?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void;
 }
 
 /** Keeps every object of a cluster-scoped collection (`/api/v1/namespaces`, …) in memory, by name. */
@@ -70,8 +74,14 @@ export class Informer<T extends Named> implements Syncable {
   constructor(
     private readonly api: KubeReader,
     readonly path: string,
-    private readonly o: InformerOptions = {},
-  ) {}
+    private readonly o: InformerOptions<T> = {},
+  ) {
+    if (o.initial?.resourceVersion) {
+      this.items = new Map(o.initial.items.map((i) => [i.metadata?.name ?? '', i]));
+      this.resourceVersion = o.initial.resourceVersion;
+      this.synced = true;
+    }
+  }
 
   get hasSynced(): boolean {
     return this.synced;
@@ -112,8 +122,19 @@ export class Informer<T extends Named> implements Syncable {
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
-    const list = await this.api.get<{ metadata?: { resourceVersion?: string }; items?: T[] }>(this.path, signal);
+    const query = this.o.query && new URLSearchParams(this.o.query).toString();
+    const list = await this.api.get<{ metadata?: { resourceVersion?: string }; items?: T[] }>(query ? `${this.path}?${query}` : this.path, signal);
+    const before = this.items;
     this.items = new Map((list.items ?? []).map((o) => [o.metadata?.name ?? '', o]));
+    const tell = this.o.onChange;
+    if (tell) {
+      for (const [name, obj] of this.items) {
+        const old = before.get(name);
+        if (!old) tell('ADDED', obj);
+        else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) tell('MODIFIED', obj);
+      }
+      for (const [name, obj] of before) if (!this.items.has(name)) tell('DELETED', obj);
+    }
     this.resourceVersion = list.metadata?.resourceVersion ?? '';
     this.synced = true;
     for (const w of this.syncWaiters) w();
@@ -130,6 +151,7 @@ export class Informer<T extends Named> implements Syncable {
     if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.items.set(name, obj);
     else if (ev.type === 'DELETED') this.items.delete(name);
     if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    if (ev.type !== 'BOOKMARK') this.o.onChange?.(ev.type, obj);
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -141,7 +163,7 @@ export class Informer<T extends Named> implements Syncable {
         if (!this.resourceVersion) await this.relist(signal);
         // Like client-go: the server ends each watch after 5–10 minutes, spreading reconnects.
         const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-        const query = { resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) };
+        const query = { ...this.o.query, resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) };
         for await (const ev of this.api.watch<T>(this.path, query, signal, (timeoutSeconds + 60) * 1000)) {
           this.apply(ev);
           failures = 0;

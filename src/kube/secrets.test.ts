@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { generateCA, issueCert } from '../pki/certs.js';
 import { ClusterSecretReader, DirectorySecretReader } from './secrets.js';
+import { KubeClient } from './client.js';
 
 describe('DirectorySecretReader', () => {
   let dir: string;
@@ -67,7 +68,7 @@ describe('ClusterSecretReader', () => {
   after(() => new Promise<void>((r) => server.close(() => r())));
 
   it('reads a Secret with the server credentials, and a 404 is "none"', async () => {
-    const r = new ClusterSecretReader(kc);
+    const r = new ClusterSecretReader(new KubeClient(kc));
     assert.equal((await r.get('flux', 'basic'))?.password.toString(), 'pw');
     assert.equal(await r.get('flux', 'missing'), undefined);
     assert.deepEqual(requests, ['GET /api/v1/namespaces/flux/secrets/basic Bearer server-token', 'GET /api/v1/namespaces/flux/secrets/missing Bearer server-token']);

@@ -1,11 +1,11 @@
-// Where spec.secretRef Secrets come from: the host cluster's core/v1 Secrets (through
-// @kubernetes/client-node) when the server has a kubeconfig or runs in a cluster, or, standalone, a
+// Where spec.secretRef Secrets come from: the host cluster's core/v1 Secrets (through KubeClient) when the server has a kubeconfig or runs in a cluster, or, standalone, a
 // directory of Secret manifests. Values never reach logs, events or status.
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import { KubeError, type KubeClient } from './client.js';
+import { briefError } from './client-errors.js';
 
 export type SecretData = Record<string, Buffer>;
 
@@ -53,19 +53,15 @@ export class DirectorySecretReader implements SecretReader {
 
 /** Secrets of the host cluster, read with the server's own credentials. */
 export class ClusterSecretReader implements SecretReader {
-  private readonly api: k8s.CoreV1Api;
-
-  constructor(kc: k8s.KubeConfig) {
-    this.api = kc.makeApiClient(k8s.CoreV1Api);
-  }
+  constructor(private readonly client: KubeClient) {}
 
   async get(namespace: string, name: string): Promise<SecretData | undefined> {
     try {
-      const s = await this.api.readNamespacedSecret({ name, namespace });
-      return decode(s as SecretManifest);
+      const s = await this.client.request<SecretManifest>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
+      return decode(s);
     } catch (e) {
-      if ((e as { code?: number }).code === 404) return undefined;
-      throw new Error(`reading Secret ${namespace}/${name}: ${(e as Error).message.split('\n')[0]}`);
+      if (e instanceof KubeError && e.code === 404) return undefined;
+      throw new Error(`reading Secret ${namespace}/${name}: ${briefError(e)}`);
     }
   }
 }

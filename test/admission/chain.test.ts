@@ -14,6 +14,7 @@ import { ClusterFaults, serverServiceAccount } from '../helpers/cluster-faults.j
 import { TestCluster } from '../helpers/local-cluster.js';
 import { deny, patch, WebhookServer } from '../helpers/webhook-server.js';
 import { eventually } from '../helpers/eventually.js';
+import { KubeClient } from '../../src/kube/client.js';
 
 const REG = '/apis/admissionregistration.k8s.io/v1';
 const repo = (name: string) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: '1h', url: 'https://example.com/r.git' } });
@@ -59,7 +60,7 @@ describe('clusterAdmission', () => {
   const ctx = (admission: WriteContext['admission']): WriteContext => ({ dryRun: false, fieldManager: 'test', fieldValidation: 'Strict', warnings: [], admission });
 
   it('runs all three plugins when asked, and reports when its caches have synced', async () => {
-    const admission = clusterAdmission(kc, { plugins: ['NamespaceLifecycle', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook'] });
+    const admission = clusterAdmission(new KubeClient(kc), { plugins: ['NamespaceLifecycle', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook'] });
     assert.equal(admission.hasSynced, false);
     admission.start();
     try {
@@ -75,7 +76,7 @@ describe('clusterAdmission', () => {
   it('leaves out the plugins not named', async () => {
     faults.clearRequests();
     hooks.clear();
-    const admission = clusterAdmission(kc, { plugins: ['MutatingAdmissionWebhook'] });
+    const admission = clusterAdmission(new KubeClient(kc), { plugins: ['MutatingAdmissionWebhook'] });
     admission.start();
     try {
       await eventually(() => admission.hasSynced);

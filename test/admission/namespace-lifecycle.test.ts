@@ -16,6 +16,7 @@ import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/
 import { ClusterFaults, serverServiceAccount } from '../helpers/cluster-faults.js';
 import { TestCluster } from '../helpers/local-cluster.js';
 import { eventually, rejection } from '../helpers/eventually.js';
+import { KubeClient } from '../../src/kube/client.js';
 
 const repo = (name: string) => ({ apiVersion: 'gitops.toolkit/v1', kind: 'GitRepository', metadata: { name }, spec: { interval: '1h', url: 'https://example.com/r.git' } });
 const NAMESPACES = '/api/v1/namespaces';
@@ -53,7 +54,7 @@ describe('NamespaceLifecycle', () => {
   before(async () => {
     storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
     store = new ResourceStore(gitRepository, storage);
-    cache = new NamespaceCache(new KubeApi(kc));
+    cache = new NamespaceCache(new KubeApi(new KubeClient(kc)));
     chain = createAdmissionChain({ namespaces: new NamespaceLifecycle(cache) });
     await createNamespace('team-a', { team: 'a' });
     chain.start();
@@ -156,7 +157,7 @@ describe('NamespaceLifecycle', () => {
 
   it('refuses with 403 "not yet ready" while its cache has never listed', async () => {
     faults.inject({ path: NAMESPACES, watch: false }, { respond: { status: 500, body: failure } });
-    const cold = createAdmissionChain({ namespaces: new NamespaceLifecycle(new NamespaceCache(new KubeApi(kc)), { readyTimeoutMs: 200 }) });
+    const cold = createAdmissionChain({ namespaces: new NamespaceLifecycle(new NamespaceCache(new KubeApi(new KubeClient(kc))), { readyTimeoutMs: 200 }) });
     cold.start();
     try {
       const st = await rejection(store.create('team-a', repo('cold'), { ...ctx(), admission: cold }));
@@ -179,7 +180,7 @@ describe('Informer', () => {
     serverToken = await serverServiceAccount(cluster);
     const skc = new k8s.KubeConfig();
     skc.loadFromFile(await faults.kubeconfigForToken('informer', serverToken));
-    informer = new Informer<Namespace>(new KubeApi(skc), NAMESPACES, { backoff: { baseMs: 20, maxMs: 100 } });
+    informer = new Informer<Namespace>(new KubeApi(new KubeClient(skc)), NAMESPACES, { backoff: { baseMs: 20, maxMs: 100 } });
     informer.start();
     assert.ok(await informer.waitForSync(5000));
   });

@@ -20,6 +20,7 @@ import { TestCluster } from '../helpers/local-cluster.js';
 import { freePort } from '../helpers/server.js';
 import { allow, delay, deny, patch, warn, WebhookServer, type AdmissionRequestV1 } from '../helpers/webhook-server.js';
 import { eventually, rejection } from '../helpers/eventually.js';
+import { KubeClient } from '../../src/kube/client.js';
 
 const REG = '/apis/admissionregistration.k8s.io/v1';
 const VALIDATING = `${REG}/validatingwebhookconfigurations`;
@@ -81,7 +82,7 @@ describe('admission webhooks', () => {
     kc.loadFromFile(await cluster.kubeconfigForToken('gitops-toolkit', await serverServiceAccount(cluster)));
     storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
     store = new ResourceStore(gitRepository, storage);
-    const api = new KubeApi(kc);
+    const api = new KubeApi(new KubeClient(kc));
     namespaces = new NamespaceCache(api);
     mutating = new Informer(api, MUTATING);
     validating = new Informer(api, VALIDATING);

@@ -21,6 +21,7 @@ import { accessReview, ClusterFaults, SERVER_SERVICE_ACCOUNT, serverServiceAccou
 import { eventually } from '../helpers/eventually.js';
 import { TestCluster } from '../helpers/local-cluster.js';
 import { call, mintPKI, startAuthServer, type AuthServer, type PKI } from './fixture.js';
+import { KubeClient } from '../../src/kube/client.js';
 
 const CM_PATH = '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication';
 const IDENTITY = { 'X-Remote-User': 'alice', 'X-Remote-Uid': 'u-1', 'X-Remote-Group': 'devs', 'X-Remote-Extra-Scopes': 's' };
@@ -91,7 +92,7 @@ after(async () => {
 async function setup(flags: Partial<AuthenticationFlags> = {}) {
   const logs: string[] = [];
   const log = createLogger('debug', {}, (l) => logs.push(l));
-  const source = await AuthenticationConfigSource.start({ flags: { ...DEFAULT_AUTHENTICATION_FLAGS, ...flags }, kubeConfig: kc, log, retryMs: 50 });
+  const source = await AuthenticationConfigSource.start({ flags: { ...DEFAULT_AUTHENTICATION_FLAGS, ...flags }, cluster: new KubeClient(kc), log, retryMs: 50 });
   const server = await startAuthServer(pki, new AuthenticationChain({ config: () => source.current(), log }), trustedClientCAs(source.current()));
   const tlsUpdates: (string | undefined)[] = [];
   const waiting: ((c: AuthenticationConfig) => void)[] = [];
@@ -257,7 +258,7 @@ describe('flags and start-up', () => {
     const unbound = new k8s.KubeConfig();
     unbound.loadFromFile(await faults.kubeconfigForToken('unbound', await cluster.serviceAccountToken('gitops-system', 'unbound')));
     await assert.rejects(
-      AuthenticationConfigSource.start({ flags: DEFAULT_AUTHENTICATION_FLAGS, kubeConfig: unbound, log: createLogger('error', {}, () => {}) }),
+      AuthenticationConfigSource.start({ flags: DEFAULT_AUTHENTICATION_FLAGS, cluster: new KubeClient(unbound), log: createLogger('error', {}, () => {}) }),
       /reading ConfigMap kube-system\/extension-apiserver-authentication: HTTP 403 \(bind the Role kube-system\/extension-apiserver-authentication-reader/,
     );
   });
@@ -271,7 +272,7 @@ describe('flags and start-up', () => {
     await writeFile(file, pki.otherCA.cert);
     const flagged = await AuthenticationConfigSource.start({ flags: { ...DEFAULT_AUTHENTICATION_FLAGS, clientCAFile: file }, standaloneClientCA: pki.clientCA.cert, log });
     assert.equal(flagged.current().clientCA?.pem, pki.otherCA.cert);
-    const inCluster = await AuthenticationConfigSource.start({ flags: DEFAULT_AUTHENTICATION_FLAGS, kubeConfig: kc, standaloneClientCA: pki.otherCA.cert, log });
+    const inCluster = await AuthenticationConfigSource.start({ flags: DEFAULT_AUTHENTICATION_FLAGS, cluster: new KubeClient(kc), standaloneClientCA: pki.otherCA.cert, log });
     assert.equal(inCluster.current().clientCA?.pem, cluster.caCert, 'the cluster\'s client CA, not the generated one');
     await inCluster.stop();
   });

@@ -15,6 +15,7 @@ import { TokenReviewAuthenticator } from '../../src/auth/authn/token-review.js';
 import { ClusterFaults, serverServiceAccount } from '../helpers/cluster-faults.js';
 import { TestCluster } from '../helpers/local-cluster.js';
 import { call, mintPKI, startAuthServer } from './fixture.js';
+import { KubeClient } from '../../src/kube/client.js';
 
 const REVIEW_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
 // As kube-apiserver answers: the token file's groups and system:authenticated.
@@ -53,7 +54,7 @@ beforeEach(() => {
 const reviews = () => faults.requests.filter((r) => r.path === REVIEW_PATH);
 
 test('a TokenReview is posted as kube posts it, with the server\'s own credentials, and the token file\'s user returned', async () => {
-  const a = new TokenReviewAuthenticator(kc);
+  const a = new TokenReviewAuthenticator(new KubeClient(kc));
   assert.deepEqual(await a.authenticateToken('alice-token'), ALICE);
   assert.equal(reviews().length, 1);
   const r = reviews()[0];
@@ -64,20 +65,20 @@ test('a TokenReview is posted as kube posts it, with the server\'s own credentia
 });
 
 test('a ServiceAccount token the cluster minted authenticates as its ServiceAccount, until the ServiceAccount is deleted', async () => {
-  const user = await new TokenReviewAuthenticator(kc).authenticateToken(deployerToken);
+  const user = await new TokenReviewAuthenticator(new KubeClient(kc)).authenticateToken(deployerToken);
   assert.equal(user?.name, 'system:serviceaccount:team-a:deployer');
   assert.equal(user?.uid, deployerUid);
   assert.deepEqual(user?.groups, ['system:serviceaccounts', 'system:serviceaccounts:team-a', 'system:authenticated']);
   assert.match(user?.extra?.['authentication.kubernetes.io/credential-id']?.[0] ?? '', /^JTI=/);
 
   const doomed = await cluster.serviceAccountToken('team-a', 'doomed');
-  assert.equal((await new TokenReviewAuthenticator(kc).authenticateToken(doomed))?.name, 'system:serviceaccount:team-a:doomed');
+  assert.equal((await new TokenReviewAuthenticator(new KubeClient(kc)).authenticateToken(doomed))?.name, 'system:serviceaccount:team-a:doomed');
   assert.equal((await cluster.request('DELETE', '/api/v1/namespaces/team-a/serviceaccounts/doomed')).status, 200);
-  assert.equal(await new TokenReviewAuthenticator(kc).authenticateToken(doomed), undefined, 'revoked with its ServiceAccount');
+  assert.equal(await new TokenReviewAuthenticator(new KubeClient(kc)).authenticateToken(doomed), undefined, 'revoked with its ServiceAccount');
 });
 
 test('answers are cached for the TTL, both yes and no, then asked again', async () => {
-  const a = new TokenReviewAuthenticator(kc, { cacheTTLMs: 300 });
+  const a = new TokenReviewAuthenticator(new KubeClient(kc), { cacheTTLMs: 300 });
   assert.equal((await a.authenticateToken('alice-token'))?.name, 'alice');
   assert.equal(await a.authenticateToken('bad-token'), undefined);
   assert.equal(reviews().length, 2);
@@ -92,14 +93,14 @@ test('answers are cached for the TTL, both yes and no, then asked again', async 
 
 test('concurrent lookups of one token share one review', async () => {
   faults.inject({ path: REVIEW_PATH }, { delayMs: 50 });
-  const a = new TokenReviewAuthenticator(kc);
+  const a = new TokenReviewAuthenticator(new KubeClient(kc));
   const users = await Promise.all(Array.from({ length: 5 }, () => a.authenticateToken('alice-token')));
   assert.ok(users.every((u) => u?.name === 'alice'), 'every caller gets the user');
   assert.equal(reviews().length, 1);
 });
 
 test('audiences are sent, and an answer for other audiences is no', async () => {
-  const a = new TokenReviewAuthenticator(kc, { audiences: ['https://gitops.toolkit'] });
+  const a = new TokenReviewAuthenticator(new KubeClient(kc), { audiences: ['https://gitops.toolkit'] });
   assert.equal((await a.authenticateToken('alice-token'))?.name, 'alice');
   assert.deepEqual((reviews()[0].body as { spec: unknown }).spec, { token: 'alice-token', audiences: ['https://gitops.toolkit'] });
 
@@ -109,15 +110,15 @@ test('audiences are sent, and an answer for other audiences is no', async () => 
     { path: REVIEW_PATH },
     { respond: { status: 201, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status: { authenticated: true, user: { username: 'x' }, audiences: ['https://elsewhere'] } } } },
   );
-  assert.equal(await new TokenReviewAuthenticator(kc, { audiences: ['https://gitops.toolkit'] }).authenticateToken('alice-token'), undefined);
+  assert.equal(await new TokenReviewAuthenticator(new KubeClient(kc), { audiences: ['https://gitops.toolkit'] }).authenticateToken('alice-token'), undefined);
 });
 
 test('a review the cluster refuses (403: no auth-delegator) or fails (500) throws, names no token, and is not cached', async () => {
   const nobody = new k8s.KubeConfig();
   nobody.loadFromFile(await faults.kubeconfigForToken('nobody', await cluster.serviceAccountToken('team-a', 'nobody')));
-  await assert.rejects(new TokenReviewAuthenticator(nobody).authenticateToken('alice-token'), (e: Error) => e.message === 'TokenReview failed: HTTP 403');
+  await assert.rejects(new TokenReviewAuthenticator(new KubeClient(nobody)).authenticateToken('alice-token'), (e: Error) => e.message === 'TokenReview failed: HTTP 403');
 
-  const a = new TokenReviewAuthenticator(kc);
+  const a = new TokenReviewAuthenticator(new KubeClient(kc));
   faults.inject({ path: REVIEW_PATH }, { respond: { status: 500, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500 } } });
   await assert.rejects(a.authenticateToken('alice-token'), (e: Error) => e.message === 'TokenReview failed: HTTP 500');
   faults.clearFaults();
@@ -127,12 +128,12 @@ test('a review the cluster refuses (403: no auth-delegator) or fails (500) throw
 
 test('a review not answered in time fails', async () => {
   faults.inject({ path: REVIEW_PATH }, { hang: true });
-  await assert.rejects(new TokenReviewAuthenticator(kc, { timeoutMs: 300 }).authenticateToken('alice-token'), /^Error: TokenReview failed: .*abort/i);
+  await assert.rejects(new TokenReviewAuthenticator(new KubeClient(kc), { timeoutMs: 300 }).authenticateToken('alice-token'), /^Error: TokenReview failed: .*abort/i);
 });
 
 test('through the chain: a reviewed token authenticates, a rejected one is a 401', async () => {
   const pki = await mintPKI();
-  const chain = new AuthenticationChain({ config: () => ({}), tokens: [new TokenReviewAuthenticator(kc)] });
+  const chain = new AuthenticationChain({ config: () => ({}), tokens: [new TokenReviewAuthenticator(new KubeClient(kc))] });
   const s = await startAuthServer(pki, chain, undefined);
   try {
     const ok = await call(s, pki, { headers: { Authorization: `Bearer ${deployerToken}` } });

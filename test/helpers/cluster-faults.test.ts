@@ -9,6 +9,7 @@ import { KubeApi } from '../../src/kube/informer.js';
 import * as k8s from '@kubernetes/client-node';
 import { ClusterFaults } from './cluster-faults.js';
 import { TestCluster } from './local-cluster.js';
+import { KubeClient } from '../../src/kube/client.js';
 
 describe('ClusterFaults', () => {
   let cluster: TestCluster;
@@ -67,7 +68,7 @@ describe('ClusterFaults', () => {
     const ctl = new AbortController();
     const got: string[] = [];
     const done = (async () => {
-      for await (const ev of new KubeApi(kc).watch<{ metadata: { name: string } }>('/api/v1/namespaces', {}, ctl.signal, 60_000)) got.push(`${ev.type} ${(ev.object as { metadata: { name: string } }).metadata.name}`);
+      for await (const ev of new KubeApi(new KubeClient(kc)).watch<{ metadata: { name: string } }>('/api/v1/namespaces', {}, ctl.signal, 60_000)) got.push(`${ev.type} ${(ev.object as { metadata: { name: string } }).metadata.name}`);
     })();
     while (!got.includes('ADDED default')) await new Promise((r) => setTimeout(r, 20));
     assert.equal((await cluster.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watched' } } })).status, 201);

@@ -298,7 +298,7 @@ describe('KubeClient', () => {
   });
 
   it('keeps KubeApi working over the client, its errors KubeApiError', async () => {
-    const api = new KubeApi(kc);
+    const api = new KubeApi(client);
     const list = await api.get<{ items: unknown[] }>('/api/v1/namespaces');
     assert.ok(list.items.length > 0);
     const e = await api.get('/api/v1/namespaces/nope').catch((x) => x);

@@ -12,7 +12,8 @@
 // ConfigMap, or a key that does not parse, keeps the last good value.
 
 import { readFile } from 'node:fs/promises';
-import * as k8s from '@kubernetes/client-node';
+import { Informer, KubeApi } from '../../kube/informer.js';
+import { KubeError, type KubeClient } from '../../kube/client.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RequestHeaderConfig } from './requestheader.js';
 import { CABundle } from './x509.js';
@@ -106,10 +107,16 @@ const sameConfig = (a: AuthenticationConfig, b: AuthenticationConfig) =>
   a.requestHeader?.ca === b.requestHeader?.ca &&
   (Object.keys(HEADER_KEYS) as (keyof HeaderLists)[]).every((k) => JSON.stringify(a.requestHeader?.[k]) === JSON.stringify(b.requestHeader?.[k]));
 
+/** The part of a ConfigMap read here. */
+interface ConfigMap {
+  metadata?: { name?: string; resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
 export interface ConfigSourceOptions {
   flags: AuthenticationFlags;
   /** The host cluster; without it only the flags count. */
-  kubeConfig?: k8s.KubeConfig;
+  cluster?: KubeClient;
   /** PEM trusted as the client CA when neither --client-ca-file nor a cluster names one (standalone: the generated CA). */
   standaloneClientCA?: string;
   log: Logger;
@@ -120,9 +127,7 @@ export interface ConfigSourceOptions {
 export class AuthenticationConfigSource {
   private config: AuthenticationConfig;
   private readonly listeners: ((c: AuthenticationConfig) => void)[] = [];
-  private informer?: k8s.ListWatch<k8s.V1ConfigMap>;
-  private retry?: NodeJS.Timeout;
-  private stopped = false;
+  private informer?: Informer<ConfigMap>;
 
   private constructor(
     private readonly fixed: AuthenticationConfig,
@@ -149,9 +154,9 @@ export class AuthenticationConfigSource {
         extraHeaderPrefixes: headerNames(f.requestHeaderExtraHeadersPrefix, '--requestheader-extra-headers-prefix'),
       };
     }
-    if (!fixed.clientCA && !o.kubeConfig && o.standaloneClientCA) fixed.clientCA = new CABundle(o.standaloneClientCA);
+    if (!fixed.clientCA && !o.cluster && o.standaloneClientCA) fixed.clientCA = new CABundle(o.standaloneClientCA);
     const source = new AuthenticationConfigSource(fixed, o);
-    if (o.kubeConfig && !(fixed.clientCA && fixed.requestHeader)) await source.watch(o.kubeConfig);
+    if (o.cluster && !(fixed.clientCA && fixed.requestHeader)) await source.watch(o.cluster);
     return source;
   }
 
@@ -166,47 +171,41 @@ export class AuthenticationConfigSource {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retry);
     await this.informer?.stop();
   }
 
-  private async watch(kc: k8s.KubeConfig) {
+  private async watch(client: KubeClient) {
     const { namespace, name } = AUTHENTICATION_CONFIGMAP;
-    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const collection = `/api/v1/namespaces/${namespace}/configmaps`;
+    let read: ConfigMap | undefined;
     try {
-      this.apply(await core.readNamespacedConfigMap({ namespace, name }));
+      read = await client.request<ConfigMap>('GET', `${collection}/${name}`);
+      this.apply(read);
     } catch (e) {
-      const code = (e as { code?: number }).code;
+      const code = e instanceof KubeError ? e.code : 0;
       if (code !== 404) {
         const hint = code === 403 ? ' (bind the Role kube-system/extension-apiserver-authentication-reader to this server)' : '';
         throw new Error(`reading ConfigMap ${namespace}/${name}: ${code ? `HTTP ${code}` : (e as Error).message.split('\n')[0]}${hint}`);
       }
       this.o.log.warn(`ConfigMap ${namespace}/${name} not found; waiting for it`);
     }
-    const fieldSelector = `metadata.name=${name}`;
-    const informer = new k8s.ListWatch<k8s.V1ConfigMap>(
-      `/api/v1/namespaces/${namespace}/configmaps`,
-      new k8s.Watch(kc),
-      () => core.listNamespacedConfigMap({ namespace, fieldSelector }),
-      false,
-      undefined,
-      fieldSelector,
-    );
-    informer.on('add', (cm) => this.apply(cm));
-    informer.on('update', (cm) => this.apply(cm));
-    informer.on('delete', () => this.o.log.warn(`ConfigMap ${namespace}/${name} deleted; keeping the last authentication config`));
-    informer.on('error', (err) => {
-      if (this.stopped) return;
-      this.o.log.warn(`watching ConfigMap ${namespace}/${name} failed; retrying`, { err: (err as Error)?.message });
-      this.retry = setTimeout(() => void informer.start(), this.o.retryMs ?? 2000);
-      this.retry.unref();
+    // A watch of the one name: kube authorizes it as a request on that ConfigMap, which the reader Role allows.
+    const retryMs = this.o.retryMs ?? 2000;
+    this.informer = new Informer<ConfigMap>(new KubeApi(client), collection, {
+      query: { fieldSelector: `metadata.name=${name}` },
+      // Watched from the read above, so an edit made as start() returns is not missed.
+      initial: read && { items: [read], resourceVersion: read.metadata?.resourceVersion ?? '' },
+      backoff: { baseMs: retryMs, maxMs: retryMs },
+      log: this.o.log,
+      onChange: (type, cm) => {
+        if (type === 'DELETED') this.o.log.warn(`ConfigMap ${namespace}/${name} deleted; keeping the last authentication config`);
+        else this.apply(cm);
+      },
     });
-    this.informer = informer;
-    await informer.start();
+    this.informer.start();
   }
 
-  private apply(cm: k8s.V1ConfigMap) {
+  private apply(cm: ConfigMap) {
     const fromCluster = fromConfigMap(cm.data ?? {}, this.config, (msg) => this.o.log.warn(`ConfigMap ${AUTHENTICATION_CONFIGMAP.name}: ${msg}`));
     const next: AuthenticationConfig = {
       clientCA: this.fixed.clientCA ?? fromCluster.clientCA,

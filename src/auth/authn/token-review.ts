@@ -4,7 +4,7 @@
 // The cache is keyed by a keyed sha256 of the token; tokens are never stored or logged.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import { KubeError, type KubeClient } from '../../kube/client.js';
 import type { UserInfo } from '../types.js';
 import type { TokenAuthenticator } from './types.js';
 
@@ -19,13 +19,21 @@ export interface TokenReviewOptions {
   maxEntries?: number;
 }
 
+/** The part of a TokenReview's answer read here. */
+interface TokenReviewAnswer {
+  status?: {
+    authenticated?: boolean;
+    user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+    audiences?: string[];
+  };
+}
+
 interface Entry {
   until: number;
   user?: UserInfo;
 }
 
 export class TokenReviewAuthenticator implements TokenAuthenticator {
-  private readonly api: k8s.AuthenticationV1Api;
   private readonly cache = new Map<string, Entry>();
   private readonly pending = new Map<string, Promise<UserInfo | undefined>>();
   private readonly hashKey = randomBytes(32);
@@ -34,8 +42,10 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
   private readonly audiences: string[];
   private readonly maxEntries: number;
 
-  constructor(kc: k8s.KubeConfig, o: TokenReviewOptions = {}) {
-    this.api = kc.makeApiClient(k8s.AuthenticationV1Api);
+  constructor(
+    private readonly client: KubeClient,
+    o: TokenReviewOptions = {},
+  ) {
     this.ttl = o.cacheTTLMs ?? 10_000;
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.audiences = o.audiences ?? [];
@@ -61,26 +71,20 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
   }
 
   private async review(token: string): Promise<UserInfo | undefined> {
-    const body: k8s.V1TokenReview = {
+    const body = {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenReview',
       spec: { token, ...(this.audiences.length ? { audiences: this.audiences } : {}) },
     };
-    const timeout: k8s.ObservableMiddleware = {
-      pre: (ctx) => {
-        ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
-        return new k8s.Observable(Promise.resolve(ctx));
-      },
-      post: (ctx) => new k8s.Observable(Promise.resolve(ctx)),
-    };
-    let r: k8s.V1TokenReview;
+    let r: TokenReviewAnswer | undefined;
     try {
-      r = await this.api.createTokenReview({ body }, { middleware: [timeout], middlewareMergeStrategy: 'append' });
+      // Our own signal, not only the client's deadline: a review cut short fails as an abort, as it always has.
+      const signal = AbortSignal.timeout(this.timeoutMs);
+      r = await this.client.request<TokenReviewAnswer>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { body, signal, timeoutMs: this.timeoutMs });
     } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      throw new Error(`TokenReview failed: ${typeof code === 'number' ? `HTTP ${code}` : (e as Error).message.split('\n')[0]}`);
+      throw new Error(`TokenReview failed: ${e instanceof KubeError && e.code ? `HTTP ${e.code}` : (e as Error).message.split('\n')[0]}`);
     }
-    const s = r.status;
+    const s = r?.status;
     if (!s?.authenticated || !s.user?.username) return undefined;
     if (this.audiences.length && s.audiences?.length && !s.audiences.some((a) => this.audiences.includes(a))) return undefined;
     return {

@@ -12,6 +12,7 @@ import { TestCluster } from '../../../test/helpers/local-cluster.js';
 import { createLogger } from '../../observability/logger.js';
 import type { RequestAttributes } from '../types.js';
 import { SubjectAccessReviewAuthorizer, type SubjectAccessReviewAuthorizerOptions } from './sar.js';
+import { KubeClient } from '../../kube/client.js';
 
 const SAR_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 const RBAC = '/apis/rbac.authorization.k8s.io/v1/namespaces/team-a';
@@ -38,7 +39,7 @@ describe('SubjectAccessReviewAuthorizer', () => {
   let clock: number;
   let logs: string[];
   const make = (o: SubjectAccessReviewAuthorizerOptions = {}, config = kc) =>
-    new SubjectAccessReviewAuthorizer(config, { now: () => clock, logger: createLogger('info', {}, (l) => logs.push(l)), retry: { initialDelayMs: 10, attempts: 1 }, ...o });
+    new SubjectAccessReviewAuthorizer(new KubeClient(config), { now: () => clock, logger: createLogger('info', {}, (l) => logs.push(l)), retry: { initialDelayMs: 10, attempts: 1 }, ...o });
   const reviews = () => faults.requests.filter((r) => r.path === SAR_PATH);
   /** What the cluster itself decides for alice's artifact request now. */
   const clusterSays = () =>
@@ -215,7 +216,7 @@ describe('SubjectAccessReviewAuthorizer', () => {
 
     const down = new k8s.KubeConfig();
     down.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-    const d = await new SubjectAccessReviewAuthorizer(down, { logger: createLogger('error', {}, () => {}) }).authorize(artifact);
+    const d = await new SubjectAccessReviewAuthorizer(new KubeClient(down), { logger: createLogger('error', {}, () => {}) }).authorize(artifact);
     assert.equal(d.allowed, false);
     assert.match(d.reason!, /^error authorizing the request: SubjectAccessReview to https:\/\/127\.0\.0\.1:1: connect ECONNREFUSED/);
   });

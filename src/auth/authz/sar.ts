@@ -2,8 +2,7 @@
 // cluster, with the body kube-apiserver's webhook authorizer sends (same fields, same omissions), and
 // answers reused for a short TTL keyed by the whole spec. A review that fails denies, never allows.
 
-import https from 'node:https';
-import type * as k8s from '@kubernetes/client-node';
+import { KubeError, type KubeClient } from '../../kube/client.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import type { Authorizer, Decision, RequestAttributes } from '../types.js';
 import { SUPERUSER_GROUP } from './rbac.js';
@@ -91,7 +90,7 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
   private readonly now: () => number;
 
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly client: KubeClient,
     o: SubjectAccessReviewAuthorizerOptions = {},
   ) {
     this.allowedTTL = o.allowedTTLMs ?? 10_000;
@@ -145,39 +144,28 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
   }
 
   private async post(spec: SARSpec): Promise<SARStatus> {
-    const server = this.kc.getCurrentCluster()?.server;
-    if (!server) throw new ReviewError('no cluster in the kubeconfig', false);
-    const url = new URL(`${server.replace(/\/$/, '')}/apis/authorization.k8s.io/v1/subjectaccessreviews`);
-    const opts: https.RequestOptions = { method: 'POST', headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
+    if (!this.client.kc.getCurrentCluster()?.server) throw new ReviewError('no cluster in the kubeconfig', false);
     // What a Go client sends for the typed object: empty metadata and status included.
-    const body = JSON.stringify({ kind: 'SubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: { allowed: false } });
-    opts.headers = { ...opts.headers, 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) };
-    opts.signal = AbortSignal.timeout(this.timeoutMs);
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = https.request(url, opts, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      });
-      req.on('error', (e: NodeJS.ErrnoException) =>
-        reject(new ReviewError(e.name === 'AbortError' ? `SubjectAccessReview timed out after ${this.timeoutMs} ms` : `SubjectAccessReview to ${url.origin}: ${e.message}`, e.code === 'ECONNRESET')),
-      );
-      req.end(body);
-    });
-    let parsed: { status?: SARStatus; message?: string } | undefined;
+    const body = { kind: 'SubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: { allowed: false } };
+    let answer: { status?: SARStatus } | undefined;
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      // reported below with the HTTP status
+      answer = await this.client.request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', { body, timeoutMs: this.timeoutMs });
+    } catch (e) {
+      throw this.reviewError(e);
     }
-    if (status !== 200 && status !== 201) {
-      throw new ReviewError(`SubjectAccessReview failed: HTTP ${status}${parsed?.message ? `: ${parsed.message}` : ''}`, [429, 500, 504].includes(status));
-    }
-    if (!parsed?.status) throw new ReviewError('SubjectAccessReview failed: the answer has no status', false);
-    return parsed.status;
+    if (!answer?.status) throw new ReviewError('SubjectAccessReview failed: the answer has no status', false);
+    return answer.status;
+  }
+
+  /** The client's failure in this authorizer's words, and whether it is worth another attempt. */
+  private reviewError(e: unknown): ReviewError {
+    if (!(e instanceof KubeError)) return new ReviewError((e as Error).message, false);
+    if (e.code) return new ReviewError(`SubjectAccessReview failed: HTTP ${e.code}${e.status?.message ? `: ${e.status.message}` : ''}`, [429, 500, 504].includes(e.code));
+    if (e.reason === 'Timeout') return new ReviewError(`SubjectAccessReview timed out after ${this.timeoutMs} ms`, false);
+    // An answer that is not JSON has no status either.
+    if (e.reason === 'InvalidResponse') return new ReviewError('SubjectAccessReview failed: the answer has no status', false);
+    const cause = (e.cause ?? e) as NodeJS.ErrnoException;
+    return new ReviewError(`SubjectAccessReview to ${new URL(this.client.server).origin}: ${cause.message}`, cause.code === 'ECONNRESET');
   }
 
   private remember(key: string, decision: Decision): void {
