@@ -44,6 +44,8 @@ export interface DependencyReference {
   name: string;
   namespace?: string;
   readyExpr?: string;
+  /** Beyond Flux: the kind of the dependency (default: the dependent's own kind). */
+  kind?: DependencyKind;
 }
 
 export interface KustomizeSelector {
@@ -259,6 +261,10 @@ export const commonMetadataSchema = (description: string): JSONSchemaProps =>
     annotations: stringMap('Annotations set on every object, overriding annotations with the same key.'),
   });
 
+/** The kinds a dependsOn entry may name (all served by this API, ready by their Ready condition). */
+export const DEPENDENCY_KINDS = ['Kustomization', 'HelmRelease', 'GitRepository', 'OCIRepository', 'HelmRepository', 'HelmChart', 'Bucket'] as const;
+export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
+
 export const dependsOnSchema = (kind: string): JSONSchemaProps =>
   arr(
     `${kind}s that must be ready before this one is reconciled.`,
@@ -270,6 +276,7 @@ export const dependsOnSchema = (kind: string): JSONSchemaProps =>
         readyExpr: str(
           'CEL expression over `dep` (the dependency) and `self` that decides whether the dependency is ready, replacing the built-in Ready condition check.',
         ),
+        kind: str(`Kind of the dependency, an object of this API group (beyond Flux, which only has ${kind}s here); defaults to ${kind}.`, { enum: [...DEPENDENCY_KINDS] }),
       },
       ['name'],
     ),

@@ -42,6 +42,11 @@ export interface BuildOptions {
   strictSubstitution?: boolean;
   kubectl?: string;
   tree?: TreeLimits;
+  /**
+   * `root` is a private copy the caller made for this build (an artifact unpacked for it, holding only
+   * regular files and directories): built in place instead of being copied first.
+   */
+  inPlace?: boolean;
 }
 
 export interface BuildResult {
@@ -86,7 +91,7 @@ function addCommonMetadata(objects: KubeManifest[], cm: KustomizationSpec['commo
 export async function buildKustomization(o: BuildOptions): Promise<BuildResult> {
   const spec = o.spec ?? {};
   const specPath = o.path ?? spec.path;
-  const { dir, dispose } = await copyTree(o.root, o.tree);
+  const { dir, dispose } = o.inPlace ? { dir: o.root, dispose: async () => {} } : await copyTree(o.root, o.tree);
   try {
     const { abs } = resolveSpecPath(dir, specPath);
     let real: string;

@@ -45,18 +45,23 @@ type Program = ReturnType<typeof plan>;
 
 const cache = new Map<string, Program>();
 
-function compile(expr: HealthCheckExpr, field: 'current' | 'inProgress' | 'failed'): Program {
-  const source = expr[field]!;
+/** The planned program of `source`, cached; a parse error is thrown as the library gives it. */
+function planned(source: string): Program {
   let p = cache.get(source);
   if (p) return p;
-  try {
-    p = plan(env, parse(source));
-  } catch (e) {
-    throw new HealthCheckExprError(field, expr, `failed to parse ${JSON.stringify(source)}: ${(e as Error).message}`);
-  }
+  p = plan(env, parse(source));
   if (cache.size > 1000) cache.clear();
   cache.set(source, p);
   return p;
+}
+
+function compile(expr: HealthCheckExpr, field: 'current' | 'inProgress' | 'failed'): Program {
+  const source = expr[field]!;
+  try {
+    return planned(source);
+  } catch (e) {
+    throw new HealthCheckExprError(field, expr, `failed to parse ${JSON.stringify(source)}: ${(e as Error).message}`);
+  }
 }
 
 /** The programs of one entry, in evaluation order; throws HealthCheckExprError when one does not parse. */
@@ -103,4 +108,31 @@ export function celHealthCheck(expr: HealthCheckExpr, obj: unknown): ObjectHealt
     if (value) return { status, message: `${field} expression is true` };
   }
   return { status: 'InProgress', message: 'no health check expression is true yet' };
+}
+
+/** A `dependsOn[].readyExpr` that does not parse, or does not give a bool. */
+export class ReadyExprError extends Error {
+  override readonly name = 'ReadyExprError';
+}
+
+/**
+ * A dependency's `readyExpr` (as Flux: `self` is the dependent, `dep` the dependency): whether the
+ * dependency counts as ready. A parse error, an evaluation error or a non-bool result is thrown.
+ */
+export function evaluateReadyExpr(source: string, self: unknown, dep: unknown): boolean {
+  let p: Program;
+  try {
+    p = planned(source);
+  } catch (e) {
+    throw new ReadyExprError(`readyExpr ${JSON.stringify(source)} does not parse: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = p({ self: toCelValue(self), dep: toCelValue(dep) } as never);
+  } catch (e) {
+    value = e;
+  }
+  if (isCelError(value) || value instanceof Error) throw new ReadyExprError(`readyExpr ${JSON.stringify(source)}: ${(value as { message?: string }).message ?? String(value)}`);
+  if (typeof value !== 'boolean') throw new ReadyExprError(`readyExpr ${JSON.stringify(source)} does not give a bool`);
+  return value;
 }

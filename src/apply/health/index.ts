@@ -2,7 +2,7 @@
 // and one verdict over many. Pure functions: the caller reads the objects from the cluster.
 
 export { objectStatus, objectRef, SCHEDULE_WINDOW_MS, type HealthStatus, type ObjectHealth } from './kstatus.js';
-export { celHealthCheck, compileHealthCheck, exprMatches, HealthCheckExprError, type HealthCheckExpr } from './cel.js';
+export { celHealthCheck, compileHealthCheck, evaluateReadyExpr, exprMatches, HealthCheckExprError, ReadyExprError, type HealthCheckExpr } from './cel.js';
 export { aggregate, isFinal, type AggregateHealth, type NamedHealth } from './aggregate.js';
 
 import { celHealthCheck, exprMatches, type HealthCheckExpr } from './cel.js';

@@ -1,0 +1,83 @@
+// The wait of a Kustomization: `wait: true` (every applied object) or `healthChecks` (the listed ones,
+// of any kind — objects of this API are read from our own stores), judged by kstatus or by
+// `healthCheckExprs`, polled until all are Current, one is Failed, or the reconcile's timeout. Progress
+// is written while waiting, and a new revision of the source ends the wait for the old one.
+
+import type { KubeObject } from '../../apis/meta/types.js';
+import { GROUP, VERSION } from '../../apis/v1/common.js';
+import type { KustomizationSpec } from '../../apis/v1/kustomization.js';
+import { StatusError } from '../../apis/meta/errors.js';
+import { aggregate, healthOf, HealthCheckExprError, type HealthCheckExpr, type NamedHealth } from '../../apply/health/index.js';
+import { parseApiVersion, type KubeClient, type ObjectRef } from '../../kube/client.js';
+import type { ResourceStores } from '../../registry/resource-stores.js';
+import { ReconcileError, StallingError, WaitingError } from '../runtime/errors.js';
+
+export const HEALTHY = 'Healthy';
+
+const refText = (r: ObjectRef) => `${r.kind}/${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+
+export interface HealthWait {
+  client: KubeClient;
+  stores: ResourceStores;
+  refs: ObjectRef[];
+  exprs?: HealthCheckExpr[];
+  signal: AbortSignal;
+  pollMs: number;
+  progress(message: string): Promise<void>;
+  /** True when the source moved on to another revision: the wait for this one ends. */
+  superseded(): Promise<boolean>;
+}
+
+async function read(w: HealthWait, r: ObjectRef): Promise<KubeObject | undefined> {
+  const { group, version } = parseApiVersion(r.apiVersion);
+  if (group === GROUP && version === VERSION) {
+    try {
+      return await w.stores.forKind(GROUP, VERSION, r.kind).get(r.namespace ?? '', r.name);
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 404) return undefined;
+      throw e;
+    }
+  }
+  return (await w.client.getOptional(r, { signal: w.signal })) as KubeObject | undefined;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/** Resolves when every object is Current; throws a ReconcileError naming what is not, at a Failed object or the timeout. */
+export async function waitHealthy(w: HealthWait): Promise<string> {
+  const started = Date.now();
+  let last = '';
+  for (;;) {
+    let statuses: NamedHealth[];
+    try {
+      statuses = await Promise.all(w.refs.map(async (r) => healthOf(await read(w, r), { exprs: w.exprs, ref: refText(r) })));
+    } catch (e) {
+      if (e instanceof HealthCheckExprError) throw new StallingError(e.message, 'InvalidHealthCheckExpr');
+      if (w.signal.aborted) statuses = [];
+      else throw e;
+    }
+    const verdict = aggregate(statuses);
+    if (statuses.length === w.refs.length && verdict.status === 'Current') return `Health check passed in ${((Date.now() - started) / 1000).toFixed(1)}s`;
+    if (verdict.status === 'Failed') throw new ReconcileError(`health check failed after ${((Date.now() - started) / 1000).toFixed(1)}s: ${verdict.message}`, 'HealthCheckFailed');
+    if (w.signal.aborted) throw new ReconcileError(`timeout waiting for: ${verdict.pending.map((p) => `[${p.ref} status: '${p.status}'${p.message ? `: ${p.message}` : ''}]`).join(', ') || 'the cluster to answer'}`, 'HealthCheckFailed');
+    if (await w.superseded()) throw new WaitingError('a new revision of the source is available: the health check of the previous one is abandoned', 'NewRevision', 0);
+    const message = `waiting for ${verdict.pending.length} of ${w.refs.length} object(s) to become ready: ${verdict.message}`;
+    if (message !== last) {
+      last = message;
+      await w.progress(message);
+    }
+    await sleep(w.pollMs, w.signal);
+  }
+}
+
+/** What a Kustomization waits for: `healthChecks`, and with `wait` every applied object. */
+export function healthRefs(spec: KustomizationSpec, namespace: string, applied: ObjectRef[]): ObjectRef[] {
+  const listed = (spec.healthChecks ?? []).map((h) => ({ apiVersion: h.apiVersion ?? `${GROUP}/${VERSION}`, kind: h.kind, name: h.name, namespace: h.namespace ?? namespace }));
+  if (!spec.wait) return listed;
+  const seen = new Set(applied.map(refText));
+  return [...applied, ...listed.filter((r) => !seen.has(refText(r)))];
+}
