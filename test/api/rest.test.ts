@@ -399,11 +399,11 @@ describe('every API set', { concurrency: API_SETS.length }, () => {
 
       if (set === GITOPS)
         describe('gitops only: the other kinds and artifacts', () => {
-          it('discovery lists each kind’s subresources: artifact for the sources, status for all', async () => {
+          it('discovery lists each kind’s subresources: artifact for the sources, status for all, the views a kind declares', async () => {
             const doc = (await s.request('GET', '/apis', { headers: { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' } })).json();
             assert.equal(doc.items[0].metadata.name, 'gitops.toolkit');
             const kus = doc.items[0].versions[0].resources.find((x: any) => x.resource === 'kustomizations');
-            assert.deepEqual(kus.subresources.map((x: any) => x.subresource), ['status']);
+            assert.deepEqual(kus.subresources.map((x: any) => [x.subresource, x.verbs]), [['build', ['get']], ['diff', ['get']], ['status', ['get', 'patch', 'update']]]);
             const rl = (await s.request('GET', G)).json();
             assert.ok(rl.resources.some((x: any) => x.name === 'helmcharts/artifact'));
             assert.ok(!rl.resources.some((x: any) => x.name === 'helmreleases/artifact'));

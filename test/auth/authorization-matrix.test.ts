@@ -14,6 +14,9 @@ import { TestServer } from '../helpers/server.js';
 
 const RESOURCES = ['gitrepositories', 'ocirepositories', 'helmrepositories', 'helmcharts', 'buckets', 'kustomizations', 'helmreleases'];
 const SOURCES = new Set(RESOURCES.slice(0, 5));
+/** The read-only views each kind declares (served by code; a 503 or 404 when allowed here, never a 403). */
+const VIEWS: Record<string, string[]> = { kustomizations: ['build', 'diff'] };
+const isView = (resource: string, sub: string | undefined) => sub !== undefined && (VIEWS[resource] ?? []).includes(sub);
 const NAMESPACES = ['team-a', 'team-b'];
 
 type Credential = { cert: string; key: string } | { token: string };
@@ -26,11 +29,15 @@ interface Identity {
 
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
-/** gitops-toolkit-view: read the objects and their status. */
+/** gitops-toolkit-view: read the objects and their status (not artifacts, not views). */
 const view = (verb: string, sub?: string) => (sub === undefined ? READ.includes(verb) : sub === 'status' && verb === 'get');
-/** gitops-toolkit-edit: also write the objects, and download artifacts of sources. */
+/** gitops-toolkit-edit: also write the objects, download artifacts of sources and get views. */
 const edit = (verb: string, resource: string, sub?: string) =>
-  sub === undefined ? READ.includes(verb) || WRITE.includes(verb) : sub === 'status' ? verb === 'get' : sub === 'artifact' && verb === 'get' && SOURCES.has(resource);
+  sub === undefined
+    ? READ.includes(verb) || WRITE.includes(verb)
+    : sub === 'status'
+      ? verb === 'get'
+      : verb === 'get' && ((sub === 'artifact' && SOURCES.has(resource)) || isView(resource, sub));
 
 let s: TestServer;
 const ids: Identity[] = [];
@@ -135,6 +142,9 @@ const VERBS: Record<string, string[]> = {
   '': ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
   status: ['get', 'update', 'patch'],
   artifact: ['get'],
+  // views: get only, but a write is asked too, to see RBAC refuse it before the handler would (405)
+  build: ['get', 'update', 'patch'],
+  diff: ['get', 'update', 'patch'],
 };
 
 describe('authorization matrix (standalone RBAC)', () => {
@@ -147,6 +157,7 @@ describe('authorization matrix (standalone RBAC)', () => {
         for (const ns of NAMESPACES) {
           for (const [sub, verbs] of Object.entries(VERBS)) {
             if (sub === 'artifact' && !SOURCES.has(r)) continue;
+            if ((sub === 'build' || sub === 'diff') && !isView(r, sub)) continue;
             for (const v of verbs) cases.push([v, r, sub || undefined, ns]);
           }
         }
@@ -304,6 +315,18 @@ describe('through kubectl', () => {
     });
     assert.equal(r.status, 400, r.body);
     assert.match(JSON.parse(r.body).message, /without impersonating a user/);
+  });
+
+  it('view may not get a Kustomization’s build or diff (values substituted from Secrets); edit may', async () => {
+    for (const view of VIEWS.kustomizations) {
+      const path = `/apis/gitops.toolkit/v1/namespaces/team-a/kustomizations/app/${view}`;
+      const denied = await s.kubectl([...as(1), 'get', '--raw', path]);
+      assert.match(denied.stderr, new RegExp(`User "alice" cannot get resource "kustomizations/${view}" in API group "gitops.toolkit" in the namespace "team-a"`));
+      const allowed = await s.kubectl([...as(3), 'get', '--raw', path]);
+      assert.doesNotMatch(allowed.stderr, /forbidden/i, 'authorized: the answer is about the object or the view, not permission');
+    }
+    assert.equal((await s.kubectl([...as(1), 'auth', 'can-i', 'get', 'kustomizations', '--subresource=build', '-n', 'team-a'])).stdout.trim(), 'no');
+    assert.equal((await s.kubectl([...as(3), 'auth', 'can-i', 'get', 'kustomizations', '--subresource=diff', '-n', 'team-a'])).stdout.trim(), 'yes');
   });
 
   it('nobody without get on gitrepositories/artifact downloads an artifact', async () => {

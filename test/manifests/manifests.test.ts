@@ -20,6 +20,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseOptions } from '../../src/config/options.js';
+import { resources as gitopsKinds } from '../../src/apis/v1/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
@@ -100,6 +101,8 @@ const SERVICE_NAMES = ['gitops-toolkit', 'gitops-toolkit.gitops-system', 'gitops
 const KINDS_PLURAL = ['gitrepositories', 'ocirepositories', 'helmrepositories', 'helmcharts', 'buckets', 'kustomizations', 'helmreleases'];
 const SOURCES = ['gitrepositories', 'ocirepositories', 'helmrepositories', 'helmcharts', 'buckets'];
 const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+/** Every read-only view a kind declares (kustomizations/build, kustomizations/diff…): whatever is added later is checked too. */
+const VIEWS = gitopsKinds.flatMap((d) => (d.views ?? []).map((v) => `${d.plural}/${v.name}`));
 const SA = { kind: 'ServiceAccount', name: 'gitops-toolkit', namespace: 'gitops-system' };
 
 describe('install manifests', () => {
@@ -262,7 +265,7 @@ describe('install manifests', () => {
     assert.ok(!allows(rules, '', 'secrets', 'create') && !allows(rules, '', 'namespaces', 'delete'));
   });
 
-  test('view reads, edit and admin also write and download artifacts, each aggregated to its built-in role', () => {
+  test('view reads, edit and admin also write, download artifacts and get views, each aggregated to its built-in role', () => {
     const role = (level: string) => {
       const r = find('ClusterRole', `gitops-toolkit-${level}`);
       assert.equal(r.metadata.labels?.[`rbac.authorization.k8s.io/aggregate-to-${level}`], 'true', `${level} aggregates`);
@@ -278,6 +281,9 @@ describe('install manifests', () => {
       for (const verb of WRITE_VERBS) assert.ok(!allows(view, 'gitops.toolkit', res, verb), `view must not ${verb} ${res}`);
     }
     for (const res of SOURCES) assert.ok(!allows(view, 'gitops.toolkit', `${res}/artifact`, 'get'), `view must not download ${res} artifacts`);
+    assert.ok(VIEWS.includes('kustomizations/build') && VIEWS.includes('kustomizations/diff'), VIEWS.join());
+    // rendered output carries values substituted from Secrets, as artifacts may carry credentials
+    for (const sub of VIEWS) assert.ok(!allows(view, 'gitops.toolkit', sub, 'get'), `view must not get ${sub}`);
 
     for (const level of ['edit', 'admin']) {
       const rules = role(level);
@@ -287,6 +293,10 @@ describe('install manifests', () => {
         assert.ok(!allows(rules, 'gitops.toolkit', `${res}/status`, 'update'), `status is the reconcilers' to write (${level})`);
       }
       for (const res of SOURCES) assert.ok(allows(rules, 'gitops.toolkit', `${res}/artifact`, 'get'), `${level} downloads ${res} artifacts`);
+      for (const sub of VIEWS) {
+        assert.ok(allows(rules, 'gitops.toolkit', sub, 'get'), `${level} gets ${sub}`);
+        for (const verb of WRITE_VERBS) assert.ok(!allows(rules, 'gitops.toolkit', sub, verb), `${sub} is read-only (${level})`);
+      }
     }
   });
 
