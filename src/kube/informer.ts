@@ -1,6 +1,7 @@
-// A cache of one cluster-scoped collection of the host kube-apiserver, kept current the way
-// client-go's reflector does: list, then watch from the list's resourceVersion; a dropped watch
-// resumes from the last resourceVersion seen, a 410 Gone lists again, other failures back off.
+// A cache of one collection of the host kube-apiserver (cluster-scoped, or one namespace's), kept
+// current the way client-go's reflector does: list, then watch from the list's resourceVersion; a
+// dropped watch resumes from the last resourceVersion seen, a 410 Gone lists again, other failures
+// back off.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Status } from '../apis/meta/types.js';
@@ -62,7 +63,7 @@ export interface InformerOptions<T = unknown> {
   onChange?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void;
 }
 
-/** Keeps every object of a cluster-scoped collection (`/api/v1/namespaces`, …) in memory, by name. */
+/** Keeps every object of a collection (`/api/v1/namespaces`, one namespace's ConfigMaps, …) in memory, by name. */
 export class Informer<T extends Named> implements Syncable {
   private items = new Map<string, T>();
   private resourceVersion = '';
