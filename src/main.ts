@@ -28,9 +28,8 @@ import { SubjectAccessReviewAuthorizer } from './auth/authz/sar.js';
 import { alwaysAllow, UnionAuthorizer } from './auth/authz/union.js';
 import type { Authorizer } from './auth/types.js';
 import { OptionsError, parseOptions, usage, type Options } from './config/options.js';
-import { gitRepositoryReconciler } from './controllers/git-repository/reconciler.js';
-import { Controller } from './controllers/runtime/controller.js';
-import { NOT_IMPLEMENTED_KINDS, notImplementedReconciler } from './controllers/not-implemented/reconciler.js';
+import { startControllers } from './controllers/registry.js';
+import { registerKustomizationViews } from './controllers/kustomization/views.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { WorkerPool } from './controllers/runtime/worker-pool.js';
 import { KubeClient } from './kube/client.js';
@@ -111,7 +110,6 @@ async function main(): Promise<void> {
   const serving = servingFiles ? await readKeyPair(servingFiles) : { cert: certs!.servingCert, key: certs!.servingKey };
   // Built once: the API server serves them and the controllers reconcile through them.
   const stores = new ResourceStores(resources, storage);
-  const gitRepositories = stores.forKind(GROUP, VERSION, 'GitRepository');
   const api = createApiServer({
     stores,
     tls: { key: serving.key, cert: serving.cert, clientCA: trustedClientCAs(authn.current()) ?? '' },
@@ -208,42 +206,18 @@ async function main(): Promise<void> {
   const baseURL = options.artifactBaseURL || `https://${host}:${address.port}`;
   // Builds mostly wait on the network and the disk, so the pool matches --concurrent rather than the cores.
   const pool = new WorkerPool(options.concurrent);
-  const events = kc ? new ClusterEventRecorder(new KubeClient(kc), log) : local ? new ClusterEventRecorder(kubeConfigFile(local.kubeconfigPath), log) : noEvents;
+  // The cluster controllers talk to: the host cluster, else the embedded local cluster (as its admin).
+  const cluster = kc ? new KubeClient(kc) : local ? kubeConfigFile(local.kubeconfigPath) : undefined;
+  const events = cluster ? new ClusterEventRecorder(cluster, log) : noEvents;
   const secrets: SecretReader = kc
-    ? new ClusterSecretReader(new KubeClient(kc))
+    ? new ClusterSecretReader(cluster!)
     : options.secretsDir
       ? new DirectorySecretReader(resolve(options.secretsDir))
       : local
         ? new LocalSecretReader(local.stores)
         : noSecrets;
-  const controllers = [
-    enabled(options.controllers, 'gitrepository') &&
-    new Controller({
-      store: gitRepositories,
-      reconciler: gitRepositoryReconciler({
-        store: gitRepositories,
-        artifacts,
-        secrets,
-        pool,
-        cacheDir: join(dataDir, 'git-cache'),
-        maxArtifactSize: options.maxArtifactSize,
-        maxFileSize: options.maxFileSize,
-        retention: options.artifactRetentionRecords,
-        artifactURL: (ns, name) => `${baseURL}/apis/gitops.toolkit/v1/namespaces/${ns}/gitrepositories/${name}/artifact`,
-      }),
-      concurrency: options.concurrent,
-      log,
-      metrics,
-      events,
-    }),
-    // Stored and validated, not reconciled yet: each object is told so (Stalled, NotImplemented).
-    ...NOT_IMPLEMENTED_KINDS.map(
-      (kind) =>
-        enabled(options.controllers, kind.toLowerCase()) &&
-        new Controller({ store: stores.forKind(GROUP, VERSION, kind), reconciler: notImplementedReconciler(kind), concurrency: 1, log, metrics, events }),
-    ),
-  ].filter((c): c is Controller => !!c);
-  for (const c of controllers) c.start();
+  const controllers = startControllers({ options, stores, artifacts, secrets, pool, dataDir, baseURL, cluster, events, log, metrics });
+  registerKustomizationViews(api.views, { stores, artifacts, cluster, options, dataDir });
   // Part of the API's semantics (propagationPolicy, ownerReferences), not a reconciler: it runs
   // whatever --controllers says, as deletions would otherwise wait on its finalizers forever.
   const gc = new GarbageCollector(stores, log.child({ component: 'garbage-collector' }));
@@ -287,12 +261,6 @@ async function main(): Promise<void> {
     await pool.close();
     await storage.close();
   });
-}
-
-/** kube-controller-manager's --controllers rule: '*' is all, 'name' adds one, '-name' removes one. */
-function enabled(list: string[], name: string): boolean {
-  if (list.includes(`-${name}`)) return false;
-  return list.includes(name) || list.includes('*');
 }
 
 function kubeConfigFile(path: string): KubeClient {

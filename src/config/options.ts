@@ -27,6 +27,10 @@ export interface Options {
   maxFileSize: number;
   artifactBaseURL: string;
   controllers: string[];
+  noCrossNamespaceRefs: boolean;
+  defaultServiceAccount: string;
+  requeueDependencyMs: number;
+  kustomizeBuildTimeoutMs: number;
   tlsCertFile: string;
   tlsPrivateKeyFile: string;
   tlsReloadIntervalMs: number;
@@ -193,6 +197,10 @@ const FLAGS = [
   def({ flag: 'max-file-size', key: 'maxFileSize', type: integer(1), default: '33554432', description: 'Largest single file, in bytes (an inflated Git blob or other object), a source may fetch; a larger one stops the fetch. Checked from the object headers as they arrive.' }),
   def({ flag: 'artifact-base-url', key: 'artifactBaseURL', type: optionalText, default: '', description: 'Base URL written into status.artifact.url (e.g. the cluster API address); the server\'s own https address when unset.' }),
   def({ flag: 'controllers', key: 'controllers', type: controllerList, default: '*', description: "Controllers to run, as kube-controller-manager takes them: '*' for all, a name such as gitrepository to add one, -name to leave one out; empty runs none, serving the API only." }),
+  def({ flag: 'no-cross-namespace-refs', key: 'noCrossNamespaceRefs', type: boolean, default: 'false', description: "Flux's multi-tenancy lockdown: a Kustomization may not build from a source in another namespace, nor set spec.targetNamespace to another namespace." }),
+  def({ flag: 'default-service-account', key: 'defaultServiceAccount', type: optionalText, default: '', description: "Flux's lockdown flag: the ServiceAccount (of the Kustomization's namespace) impersonated when a Kustomization names no spec.serviceAccountName; unset applies with this server's own identity." }),
+  def({ flag: 'requeue-dependency', key: 'requeueDependencyMs', type: duration, default: '30s', description: 'How soon a Kustomization waiting for a dependency or a source artifact looks again (it is also woken when the dependency changes).' }),
+  def({ flag: 'kustomize-build-timeout', key: 'kustomizeBuildTimeoutMs', type: duration, default: '60s', description: 'Longest a kustomize build may run before it fails.' }),
   def({ flag: 'tls-cert-file', key: 'tlsCertFile', type: optionalText, default: '', description: 'Serving certificate, PEM, instead of the generated one; reloaded when the file changes, as a rotated Secret does.' }),
   def({ flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', type: optionalText, default: '', description: 'Private key of --tls-cert-file, PEM.' }),
   def({ flag: 'tls-reload-interval', key: 'tlsReloadIntervalMs', type: duration, default: '10s', description: 'How often --tls-cert-file and --tls-private-key-file are checked for a rotation.' }),

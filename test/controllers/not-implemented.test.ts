@@ -13,7 +13,6 @@ const OBJECTS = [
   { kind: 'HelmRepository', plural: 'helmrepositories', spec: { interval: '5m', url: 'https://charts.example.com' }, what: /no index is fetched/ },
   { kind: 'HelmChart', plural: 'helmcharts', spec: { interval: '5m', chart: 'app', sourceRef: { kind: 'HelmRepository', name: 'charts' } }, what: /no chart is fetched or packaged/ },
   { kind: 'Bucket', plural: 'buckets', spec: { interval: '5m', bucketName: 'app', endpoint: 'storage.example.com' }, what: /nothing is fetched from the bucket/ },
-  { kind: 'Kustomization', plural: 'kustomizations', spec: { interval: '5m', path: './deploy', prune: true, sourceRef: { kind: 'GitRepository', name: 'app' } }, what: /nothing is built or applied to a cluster/ },
   { kind: 'HelmRelease', plural: 'helmreleases', spec: { interval: '5m', chart: { spec: { chart: 'app', sourceRef: { kind: 'HelmRepository', name: 'charts' } } } }, what: /no chart is installed or upgraded/ },
 ];
 
@@ -40,19 +39,19 @@ describe('kinds not reconciled yet', () => {
       assert.equal(obj.status.observedGeneration, obj.metadata.generation, `${o.kind}: observed`);
       assert.deepEqual(obj.metadata.finalizers ?? [], [], `${o.kind}: no finalizer`);
     }
-    const table = await s.kubectl(['get', 'ks', '-n', 'default']);
-    assert.match(table.stdout, /\nx\s+.*False\s+Kustomization reconciliation is not implemented/);
-    const del = await s.kubectl(['delete', '-n', 'default', 'ks/x', '--timeout=10s']);
+    const table = await s.kubectl(['get', 'hr', '-n', 'default']);
+    assert.match(table.stdout, /\nx\s+.*False\s+HelmRelease reconciliation is not implemented/);
+    const del = await s.kubectl(['delete', '-n', 'default', 'hr/x', '--timeout=10s']);
     assert.equal(del.code, 0, del.stderr);
   });
 
-  it('--controllers=-kustomization leaves Kustomizations alone (nothing writes their status)', async () => {
-    const t = await TestServer.start(['--controllers=*,-kustomization']);
+  it('--controllers=-helmrelease leaves HelmReleases alone (nothing writes their status)', async () => {
+    const t = await TestServer.start(['--controllers=*,-helmrelease']);
     try {
-      const o = OBJECTS.find((x) => x.kind === 'Kustomization')!;
+      const o = OBJECTS.find((x) => x.kind === 'HelmRelease')!;
       assert.equal((await t.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: G, kind: o.kind, metadata: { name: 'y', namespace: 'default' }, spec: o.spec }) })).code, 0);
       await new Promise((r) => setTimeout(r, 1500));
-      const obj = JSON.parse((await t.kubectl(['get', '-n', 'default', 'ks/y', '-o', 'json'])).stdout);
+      const obj = JSON.parse((await t.kubectl(['get', '-n', 'default', 'hr/y', '-o', 'json'])).stdout);
       assert.equal(obj.status?.conditions, undefined);
     } finally {
       await t.cleanup();

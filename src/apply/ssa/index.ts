@@ -2,3 +2,4 @@
 export * from './manager.js';
 export * from './sort.js';
 export * from './takeover.js';
+export * from './diff.js';

@@ -11,7 +11,6 @@ const WHAT: Record<string, string> = {
   HelmRepository: 'no index is fetched and no artifact is made',
   HelmChart: 'no chart is fetched or packaged and no artifact is made',
   Bucket: 'nothing is fetched from the bucket and no artifact is made',
-  Kustomization: 'nothing is built or applied to a cluster',
   HelmRelease: 'no chart is installed or upgraded',
 };
 
