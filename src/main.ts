@@ -169,6 +169,7 @@ async function main(): Promise<void> {
         dataDir: join(dataDir, 'local-cluster'),
         certDir: join(certDir, 'local-cluster'),
         log: log.child({ component: 'local-cluster' }),
+        ...(options.localClusterSimulateWorkloads ? { workloads: { delayMs: options.localClusterSimulatedRolloutDelayMs } } : {}),
       });
     } catch (e) {
       await api.close();

@@ -28,6 +28,8 @@ const DEFAULTS: Options = {
   defaultServiceAccount: '',
   requeueDependencyMs: 30_000,
   kustomizeBuildTimeoutMs: 60_000,
+  localClusterSimulateWorkloads: false,
+  localClusterSimulatedRolloutDelayMs: 2000,
   tlsCertFile: '',
   tlsPrivateKeyFile: '',
   tlsReloadIntervalMs: 10_000,
@@ -101,6 +103,12 @@ test('every flag in both spellings', () => {
     '--disable-admission-plugins=ValidatingAdmissionWebhook',
     '--local-cluster=false',
     '--local-cluster-port', '0',
+    '--no-cross-namespace-refs',
+    '--default-service-account=flux',
+    '--requeue-dependency', '5s',
+    '--kustomize-build-timeout=2m',
+    '--local-cluster-simulate-workloads=true',
+    '--local-cluster-simulated-rollout-delay', '1s',
   ];
   assert.deepEqual(parseOptions(argv, {}), {
     securePort: 0,
@@ -144,6 +152,12 @@ test('every flag in both spellings', () => {
     disableAdmissionPlugins: ['ValidatingAdmissionWebhook'],
     localCluster: false,
     localClusterPort: 0,
+    noCrossNamespaceRefs: true,
+    defaultServiceAccount: 'flux',
+    requeueDependencyMs: 5000,
+    kustomizeBuildTimeoutMs: 120_000,
+    localClusterSimulateWorkloads: true,
+    localClusterSimulatedRolloutDelayMs: 1000,
     help: false,
   });
 });
@@ -295,6 +309,12 @@ test('usage lists every flag with its description, default and environment varia
     ['--artifact-base-url string', 'default ', 'GITOPS_ARTIFACT_BASE_URL'],
     ['--local-cluster', '', 'GITOPS_LOCAL_CLUSTER'],
     ['--local-cluster-port int', 'default 6443', 'GITOPS_LOCAL_CLUSTER_PORT'],
+    ['--no-cross-namespace-refs', '', 'GITOPS_NO_CROSS_NAMESPACE_REFS'],
+    ['--default-service-account string', 'default ', 'GITOPS_DEFAULT_SERVICE_ACCOUNT'],
+    ['--requeue-dependency duration', 'default 30s', 'GITOPS_REQUEUE_DEPENDENCY'],
+    ['--kustomize-build-timeout duration', 'default 60s', 'GITOPS_KUSTOMIZE_BUILD_TIMEOUT'],
+    ['--local-cluster-simulate-workloads', '', 'GITOPS_LOCAL_CLUSTER_SIMULATE_WORKLOADS'],
+    ['--local-cluster-simulated-rollout-delay duration', 'default 2s', 'GITOPS_LOCAL_CLUSTER_SIMULATED_ROLLOUT_DELAY'],
     ['-h, --help', '', undefined],
   ];
   const lines = text.split('\n');

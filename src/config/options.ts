@@ -51,6 +51,8 @@ export interface Options {
   disableAdmissionPlugins: string[];
   localCluster: boolean;
   localClusterPort: number;
+  localClusterSimulateWorkloads: boolean;
+  localClusterSimulatedRolloutDelayMs: number;
   help: boolean;
 }
 
@@ -199,7 +201,7 @@ const FLAGS = [
   def({ flag: 'controllers', key: 'controllers', type: controllerList, default: '*', description: "Controllers to run, as kube-controller-manager takes them: '*' for all, a name such as gitrepository to add one, -name to leave one out; empty runs none, serving the API only." }),
   def({ flag: 'no-cross-namespace-refs', key: 'noCrossNamespaceRefs', type: boolean, default: 'false', description: "Flux's multi-tenancy lockdown: a Kustomization may not build from a source in another namespace, nor set spec.targetNamespace to another namespace." }),
   def({ flag: 'default-service-account', key: 'defaultServiceAccount', type: optionalText, default: '', description: "Flux's lockdown flag: the ServiceAccount (of the Kustomization's namespace) impersonated when a Kustomization names no spec.serviceAccountName; unset applies with this server's own identity." }),
-  def({ flag: 'requeue-dependency', key: 'requeueDependencyMs', type: duration, default: '30s', description: 'How soon a Kustomization waiting for a dependency or a source artifact looks again (it is also woken when the dependency changes).' }),
+  def({ flag: 'requeue-dependency', key: 'requeueDependencyMs', type: duration, default: '30s', description: 'How soon a Kustomization waiting for a dependency or a source artifact looks again; a change of the dependency also wakes it at once.' }),
   def({ flag: 'kustomize-build-timeout', key: 'kustomizeBuildTimeoutMs', type: duration, default: '60s', description: 'Longest a kustomize build may run before it fails.' }),
   def({ flag: 'tls-cert-file', key: 'tlsCertFile', type: optionalText, default: '', description: 'Serving certificate, PEM, instead of the generated one; reloaded when the file changes, as a rotated Secret does.' }),
   def({ flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', type: optionalText, default: '', description: 'Private key of --tls-cert-file, PEM.' }),
@@ -221,6 +223,8 @@ const FLAGS = [
   def({ flag: 'disable-admission-plugins', key: 'disableAdmissionPlugins', type: nameList, default: '', description: 'Admission plugins not to run.' }),
   def({ flag: 'local-cluster', key: 'localCluster', type: boolean, default: 'true', description: "With no host cluster (no --kubeconfig, not in a pod), also run an embedded local cluster — an API-only Kubernetes (no Pods run) with its data under <data-dir>/local-cluster and certificates under <cert-dir>/local-cluster — that aggregates this API through an APIService and serves spec.secretRef Secrets when there is no --secrets-dir; its admin kubeconfig is copied to <cert-dir>/local-cluster.kubeconfig. --local-cluster=false turns it off." }),
   def({ flag: 'local-cluster-port', key: 'localClusterPort', type: integer(0, 65535), default: '6443', description: 'Port of the embedded local cluster; 0 picks a free port.' }),
+  def({ flag: 'local-cluster-simulate-workloads', key: 'localClusterSimulateWorkloads', type: boolean, default: 'false', description: "The embedded local cluster marks Deployments, StatefulSets, DaemonSets and Jobs rolled out or complete after --local-cluster-simulated-rollout-delay, as if their Pods ran, though nothing runs: for trying health checks and waits; off by default." }),
+  def({ flag: 'local-cluster-simulated-rollout-delay', key: 'localClusterSimulatedRolloutDelayMs', type: duration, default: '2s', description: 'How long a simulated rollout or Job takes in the embedded local cluster.' }),
   def({ flag: 'help', short: 'h', key: 'help', type: boolean, default: 'false', noEnv: true, description: 'Print this help and exit.' }),
 ];
 
