@@ -131,6 +131,7 @@ describe('install manifests', () => {
       'ClusterRole /gitops-toolkit-server',
       'ClusterRole /gitops-toolkit-view',
       'ClusterRoleBinding /gitops-toolkit-server',
+      'ClusterRoleBinding /gitops-toolkit:cluster-reconciler',
       'ClusterRoleBinding /gitops-toolkit:system:auth-delegator',
       'Deployment gitops-system/gitops-toolkit',
       'Namespace /gitops-system',
