@@ -1,6 +1,8 @@
 // The server installed on a real cluster (E2E_KUBECONFIG; `npm run test:e2e` runs this folder, and
 // `npm test` never does): `kubectl apply -k manifests/`, the APIService turning Available, kubectl through
-// kube-apiserver's aggregator, the cluster's RBAC, artifact download and serving-cert rotation.
+// kube-apiserver's aggregator, the cluster's RBAC, artifact download, a Kustomization applying the
+// Git source's ./kustomize (drift reverted, build and diff views, prune on deletion) and serving-cert
+// rotation.
 // Prerequisites (see README, "Install on a cluster"): the image is loadable by the cluster, `npm run
 // certs` has been run, and the cluster can reach E2E_GIT_URL (default: a public GitHub repository).
 
@@ -181,6 +183,40 @@ describe('gitops-toolkit on a cluster', { timeout: 15 * 60_000 }, () => {
 
     await forbidden(['create', '-f', '-'], user, { kubeconfig, input: gitRepository('by-editor', NS_B) });
     await forbidden(['get', 'gitrepositories', '-A'], user, { kubeconfig });
+  });
+
+  test("a Kustomization applies the source's ./kustomize, reverts drift, serves build and diff, and prunes on deletion", async () => {
+    await ok(['apply', '-f', '-'], { input: gitRepository('app', NS_B) });
+    await ok(['-n', NS_B, 'wait', '--for=condition=Ready', 'gitrepository/app', '--timeout=180s']);
+    const ks = { apiVersion: 'gitops.toolkit/v1', kind: 'Kustomization', metadata: { name: 'app', namespace: NS_B }, spec: { interval: '10m', path: './kustomize', prune: true, targetNamespace: NS_B, sourceRef: { kind: 'GitRepository', name: 'app' } } };
+    await ok(['apply', '-f', '-'], { input: yaml.dump(ks) });
+    await ok(['-n', NS_B, 'wait', '--for=condition=Ready', 'kustomization/app', '--timeout=180s']);
+    const inventory = JSON.parse(await ok(['-n', NS_B, 'get', 'kustomization/app', '-o', 'json'])).status.inventory.entries.map((e: { id: string }) => e.id);
+    assert.ok(inventory.length > 0, 'something was applied');
+    const deployments = JSON.parse(await ok(['-n', NS_B, 'get', 'deployments', '-l', 'kustomize.toolkit.fluxcd.io/name=app', '-o', 'json'])).items;
+    assert.ok(deployments.length > 0, 'the Deployment carries the owner labels');
+    const name = deployments[0].metadata.name;
+    // Drift on a field Git sets: the pod template's labels, changed by kubectl patch.
+    const appLabel = deployments[0].spec.template.metadata.labels.app;
+    await ok(['-n', NS_B, 'patch', `deployment/${name}`, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { labels: { app: 'drifted' } } } } })]);
+    await ok(['-n', NS_B, 'annotate', '--overwrite', 'kustomization/app', `gitops.toolkit/requestedAt=${Date.now()}`]);
+    await eventually('the drift reverted', 120_000, async () => {
+      const d = JSON.parse(await ok(['-n', NS_B, 'get', `deployment/${name}`, '-o', 'json']));
+      return d.spec.template.metadata.labels.app === appLabel ? true : undefined;
+    });
+    const build = await ok(['get', '--raw', `/apis/gitops.toolkit/v1/namespaces/${NS_B}/kustomizations/app/build`]);
+    assert.match(build, /kind: Deployment/);
+    const diff = JSON.parse(await ok(['get', '--raw', `/apis/gitops.toolkit/v1/namespaces/${NS_B}/kustomizations/app/diff`]));
+    assert.ok(diff.entries.every((e: { action: string }) => e.action === 'unchanged' || e.action === 'skipped'), JSON.stringify(diff));
+    // The built-in view role (aggregating gitops-toolkit-view) reads the Kustomization but not its build.
+    await ok(['-n', NS_B, 'create', 'rolebinding', 'e2e-view-ks', '--clusterrole=view', `--user=${VIEWER}`]);
+    await ok(['-n', NS_B, 'get', 'kustomization/app'], { as: VIEWER });
+    await forbidden(['get', '--raw', `/apis/gitops.toolkit/v1/namespaces/${NS_B}/kustomizations/app/build`], VIEWER, { as: VIEWER });
+    await ok(['-n', NS_B, 'delete', 'kustomization/app', '--timeout=120s']);
+    await eventually('the objects pruned on deletion', 120_000, async () => {
+      const left = JSON.parse(await ok(['-n', NS_B, 'get', 'deployments', '-l', 'kustomize.toolkit.fluxcd.io/name=app', '-o', 'json'])).items;
+      return left.length === 0 ? true : undefined;
+    });
   });
 
   test('a rotated serving certificate is served without restarting the pod', async () => {
