@@ -67,9 +67,9 @@ async function main(): Promise<void> {
   // it may be read-only there. Standalone, the CA, serving and admin certificates are made on first start.
   const servingFiles = options.tlsCertFile ? { certFile: resolve(options.tlsCertFile), keyFile: resolve(options.tlsPrivateKeyFile) } : undefined;
   // The host cluster, when there is one: Secrets, TokenReview, SubjectAccessReview, the
-  // authentication ConfigMap and admission all talk to it.
+  // authentication ConfigMap, admission and Kustomizations all talk to it, through one client.
   const kc = hostCluster(options.kubeconfig);
-  if (kc) log.info('using the host cluster', { server: kc.getCurrentCluster()?.server });
+  if (kc) log.info('using the host cluster', { server: kc.server });
   // Without one, an embedded local cluster (started once our port is ours, below) aggregates this API.
   const embedded = !kc && options.localCluster;
 
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const prepared = servingFiles ? undefined : await prepareStandaloneCerts(certDir, { bindAddress: options.bindAddress, extraDNSNames: embedded ? [GITOPS_SERVICE_DNS_NAME] : [] });
   let certs: StandaloneCerts | undefined = prepared;
 
-  const authn = await AuthenticationConfigSource.start({ flags: options, cluster: kc && new KubeClient(kc), standaloneClientCA: certs?.caCert, log: log.child({ component: 'authn' }) });
+  const authn = await AuthenticationConfigSource.start({ flags: options, cluster: kc, standaloneClientCA: certs?.caCert, log: log.child({ component: 'authn' }) });
   // Embedded, the local cluster's front proxy is believed as kube-apiserver's would be (unless
   // --requestheader-client-ca-file names another): set once the cluster has made its front-proxy CA.
   let embeddedFrontProxy: RequestHeaderConfig | undefined;
@@ -94,14 +94,14 @@ async function main(): Promise<void> {
     config: currentAuthn,
     tokens: [
       ...(options.tokenAuthFile ? [await TokenFileAuthenticator.load(resolve(options.tokenAuthFile), log)] : []),
-      ...(kc ? [new TokenReviewAuthenticator(new KubeClient(kc), { cacheTTLMs: options.authenticationTokenWebhookCacheTTLMs })] : []),
+      ...(kc ? [new TokenReviewAuthenticator(kc, { cacheTTLMs: options.authenticationTokenWebhookCacheTTLMs })] : []),
     ],
     anonymous: options.anonymousAuth,
     log,
   });
   const authorizer = new UnionAuthorizer(await authorizers(options, kc, log));
   const plugins = admissionPlugins(options, !!kc);
-  const admission = kc && plugins.length ? clusterAdmission(new KubeClient(kc), { plugins, log: log.child({ component: 'admission' }) }) : undefined;
+  const admission = kc && plugins.length ? clusterAdmission(kc, { plugins, log: log.child({ component: 'admission' }) }) : undefined;
   admission?.start();
 
   const metrics = new Metrics();
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   // Builds mostly wait on the network and the disk, so the pool matches --concurrent rather than the cores.
   const pool = new WorkerPool(options.concurrent);
   // The cluster controllers talk to: the host cluster, else the embedded local cluster (as its admin).
-  const cluster = kc ? new KubeClient(kc) : local ? kubeConfigFile(local.kubeconfigPath) : undefined;
+  const cluster = kc ?? (local ? kubeConfigFile(local.kubeconfigPath) : undefined);
   const events = cluster ? new ClusterEventRecorder(cluster, log) : noEvents;
   const secrets: SecretReader = kc
     ? new ClusterSecretReader(cluster!)
@@ -271,16 +271,16 @@ function kubeConfigFile(path: string): KubeClient {
 }
 
 /** The host cluster: --kubeconfig, or the in-cluster config in a pod; none standalone. */
-function hostCluster(kubeconfig: string): k8s.KubeConfig | undefined {
+function hostCluster(kubeconfig: string): KubeClient | undefined {
   if (!kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) return undefined;
   const kc = new k8s.KubeConfig();
   if (kubeconfig) kc.loadFromFile(resolve(kubeconfig));
   else kc.loadFromCluster();
-  return kc;
+  return new KubeClient(kc);
 }
 
 /** --authorization-mode, in order. */
-async function authorizers(o: Options, kc: k8s.KubeConfig | undefined, log: Logger): Promise<Authorizer[]> {
+async function authorizers(o: Options, kc: KubeClient | undefined, log: Logger): Promise<Authorizer[]> {
   const out: Authorizer[] = [];
   for (const mode of o.authorizationMode) {
     if (mode === 'AlwaysAllow') out.push(alwaysAllow);
@@ -289,7 +289,7 @@ async function authorizers(o: Options, kc: k8s.KubeConfig | undefined, log: Logg
       out.push(new RBACAuthorizer([...bootstrapPolicy(), ...(await loadRBACFile(resolve(o.authorizationRBACFile)))]));
     } else if (mode === 'Webhook') {
       if (!kc) throw new OptionsError('--authorization-mode=Webhook needs a cluster: --kubeconfig, or run in a pod');
-      out.push(new SubjectAccessReviewAuthorizer(new KubeClient(kc), { allowedTTLMs: o.authorizationWebhookCacheTTLMs, deniedTTLMs: o.authorizationWebhookCacheTTLMs, logger: log.child({ component: 'authz' }) }));
+      out.push(new SubjectAccessReviewAuthorizer(kc, { allowedTTLMs: o.authorizationWebhookCacheTTLMs, deniedTTLMs: o.authorizationWebhookCacheTTLMs, logger: log.child({ component: 'authz' }) }));
     }
   }
   return out;
