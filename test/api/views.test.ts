@@ -130,6 +130,7 @@ describe('view subresources', () => {
     const build = await call('GET', `${KS}/app/build?level=1`, { accept: 'application/json, */*' });
     assert.equal(build.status, 200, build.body);
     assert.equal(build.headers['content-type'], 'application/yaml');
+    assert.equal(build.headers['x-content-type-options'], 'nosniff');
     assert.equal(build.body, BUILD);
     const diff = await call('GET', `${KS}/app/diff`);
     assert.equal(diff.status, 200, diff.body);

@@ -98,5 +98,7 @@ export async function serveView(req: Request, res: Response, store: ResourceStor
   if (size > o.maxBytes) throw internalError(`the ${view.name} output of ${qualified(store)} "${obj.metadata.name}" is larger than ${o.maxBytes} bytes (${size} bytes)`);
   res.status(200).setHeader('Content-Type', result.contentType);
   res.setHeader('Cache-Control', 'no-cache, private');
+  // The body is rendered from what users wrote: a browser must not sniff it into HTML.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   res.end(result.body);
 }
