@@ -184,7 +184,8 @@ export function kustomizationReconciler(d: KustomizationDeps): ReconcilerDefinit
   return {
     kind: 'Kustomization',
     finalizer: FINALIZER,
-    // Flux's default: spec.timeout falls back to spec.interval; ours to 5 minutes when neither parses.
+    // Flux's default: spec.timeout falls back to spec.interval.
+    timeoutDefaultsToInterval: true,
     defaultTimeoutMs: 5 * 60_000,
     newState: () => ({ started: Date.now() }),
     steps: [checkSpec, dependencies, source, build, apply, health],

@@ -323,3 +323,35 @@ describe('controller runtime: state, condition summary, progress, retryInterval,
     assert.equal(count('dependent'), 4);
   });
 });
+
+describe('controller runtime: timeoutDefaultsToInterval', () => {
+  it('without spec.timeout a reconcile is bounded by spec.interval', async () => {
+    const storage = openSqliteStorage({ path: ':memory:', compactIntervalMs: 0 });
+    const store = new ResourceStore(kustomization, storage);
+    const reconciler: ReconcilerDefinition = {
+      kind: 'Kustomization',
+      timeoutDefaultsToInterval: true,
+      defaultTimeoutMs: 60_000,
+      steps: [
+        (c) =>
+          new Promise((_, reject) => {
+            c.signal.addEventListener('abort', () => reject(new ReconcileError('waited too long', 'HealthCheckFailed')));
+          }),
+      ],
+      finalize: async () => {},
+    };
+    const controller = new Controller({ store, reconciler, concurrency: 1, log: createLogger('error') });
+    controller.start();
+    try {
+      await store.create('default', { apiVersion: 'gitops.toolkit/v1', kind: 'Kustomization', metadata: { name: 'k' }, spec: { interval: '300ms', prune: false, sourceRef: { kind: 'GitRepository', name: 's' } } }, ctx());
+      const o = await eventually(async () => {
+        const x = await store.get('default', 'k');
+        return ready(x)?.status === 'False' && x;
+      }, 5000);
+      assert.equal(ready(o)!.reason, 'HealthCheckFailed');
+    } finally {
+      await controller.stop();
+      await storage.close();
+    }
+  });
+});

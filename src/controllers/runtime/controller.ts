@@ -88,6 +88,8 @@ export interface ReconcilerDefinition<S = unknown> {
   finalize(obj: KubeObject, log: Logger): Promise<void>;
   /** spec.timeout default when the object has none. */
   defaultTimeoutMs?: number;
+  /** Without spec.timeout, a reconcile may take spec.interval (Flux's rule for Kustomizations and HelmReleases). */
+  timeoutDefaultsToInterval?: boolean;
 }
 
 export interface ControllerOptions {
@@ -261,7 +263,8 @@ export class Controller {
     for (const t of negative) conditions.delete(t);
     const asked = requestedAt(obj, previous.lastHandledReconcileAt);
     if (asked) status.lastHandledReconcileAt = asked;
-    const timeoutMs = parseGoDuration(spec.timeout ?? '') ?? this.o.reconciler.defaultTimeoutMs ?? 60_000;
+    const timeoutMs =
+      parseGoDuration(spec.timeout ?? '') ?? (this.o.reconciler.timeoutDefaultsToInterval ? parseGoDuration(spec.interval ?? '') : undefined) ?? this.o.reconciler.defaultTimeoutMs ?? 60_000;
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]);
     const progress = async (message: string) => {
       conditions.set({ type: RECONCILING, status: 'True', reason: 'Progressing', message });
