@@ -51,14 +51,21 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export async function waitHealthy(w: HealthWait): Promise<string> {
   const started = Date.now();
   let last = '';
+  // The statuses of the last complete poll. At the timeout the signal is aborted, so a read then fails
+  // (the client is given the signal) and used to leave nothing to report: the timeout message said
+  // "the cluster to answer" instead of naming the objects still not ready. The timeout now names
+  // what the last poll found pending.
+  let known: NamedHealth[] | undefined;
   for (;;) {
-    let statuses: NamedHealth[];
-    try {
-      statuses = await Promise.all(w.refs.map(async (r) => healthOf(await read(w, r), { exprs: w.exprs, ref: refText(r) })));
-    } catch (e) {
-      if (e instanceof HealthCheckExprError) throw new StallingError(e.message, 'InvalidHealthCheckExpr');
-      if (w.signal.aborted) statuses = [];
-      else throw e;
+    let statuses: NamedHealth[] = known ?? [];
+    if (!w.signal.aborted) {
+      try {
+        statuses = await Promise.all(w.refs.map(async (r) => healthOf(await read(w, r), { exprs: w.exprs, ref: refText(r) })));
+        known = statuses;
+      } catch (e) {
+        if (e instanceof HealthCheckExprError) throw new StallingError(e.message, 'InvalidHealthCheckExpr');
+        if (!w.signal.aborted) throw e;
+      }
     }
     const verdict = aggregate(statuses);
     if (statuses.length === w.refs.length && verdict.status === 'Current') return `Health check passed in ${((Date.now() - started) / 1000).toFixed(1)}s`;
