@@ -171,7 +171,11 @@ export class KubeClient {
     try {
       doc = yaml.load(text);
     } catch (e) {
-      throw new KubeError(400, `kubeconfig is not YAML: ${(e as Error).message}`, undefined, 'Invalid');
+      // Only js-yaml's reason and position: its message quotes the lines around the error, and a
+      // kubeconfig's lines are its credentials (this message ends up in a Kustomization's status and events).
+      const y = e as { reason?: string; mark?: { line?: number; column?: number } };
+      const where = y.mark?.line !== undefined ? ` at line ${y.mark.line + 1}, column ${(y.mark.column ?? 0) + 1}` : '';
+      throw new KubeError(400, `kubeconfig is not YAML: ${y.reason ?? 'unparsable'}${where}`, undefined, 'Invalid');
     }
     if (!doc || typeof doc !== 'object') throw new KubeError(400, 'kubeconfig is empty', undefined, 'Invalid');
     const cfg = doc as { users?: { name?: string; user?: Record<string, unknown> }[]; clusters?: { name?: string; cluster?: Record<string, unknown> }[] };
