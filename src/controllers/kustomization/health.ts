@@ -8,7 +8,7 @@ import { GROUP, VERSION } from '../../apis/v1/common.js';
 import type { KustomizationSpec } from '../../apis/v1/kustomization.js';
 import { StatusError } from '../../apis/meta/errors.js';
 import { aggregate, healthOf, HealthCheckExprError, type HealthCheckExpr, type NamedHealth } from '../../apply/health/index.js';
-import { parseApiVersion, type KubeClient, type ObjectRef } from '../../kube/client.js';
+import { parseApiVersion, UnknownKindError, type KubeClient, type ObjectRef } from '../../kube/client.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import { ReconcileError, StallingError, WaitingError } from '../runtime/errors.js';
 
@@ -28,17 +28,50 @@ export interface HealthWait {
   superseded(): Promise<boolean>;
 }
 
-async function read(w: HealthWait, r: ObjectRef): Promise<KubeObject | undefined> {
-  const { group, version } = parseApiVersion(r.apiVersion);
+/** A kind of this API (read from our own stores, not over HTTP). */
+const ours = (stores: ResourceStores, kind: string) => stores.defs.some((d) => d.group === GROUP && d.version === VERSION && d.kind === kind);
+
+/**
+ * The object of a health check, or why there is none. A healthChecks entry without apiVersion is the
+ * cluster's preferred version of the kind, as the schema documents — a kind of this API, else the first
+ * group version discovery lists it in. It used to be taken for gitops.toolkit/v1 always, so
+ * `{kind: Deployment, name: web}` failed every reconcile with "kind Deployment is not served in
+ * gitops.toolkit/v1". A kind nobody serves (yet) is waited for as not found, saying so, instead of
+ * failing the reconcile with an unrelated error.
+ */
+async function read(w: HealthWait, r: ObjectRef): Promise<{ obj?: KubeObject; why?: string }> {
+  let apiVersion = r.apiVersion;
+  if (!apiVersion) {
+    if (ours(w.stores, r.kind)) apiVersion = `${GROUP}/${VERSION}`;
+    else {
+      const info = (await w.client.resources({ signal: w.signal })).find((i) => i.kind === r.kind);
+      if (!info) return { why: `kind ${r.kind} is not served by the cluster` };
+      apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+    }
+  }
+  const { group, version } = parseApiVersion(apiVersion);
   if (group === GROUP && version === VERSION) {
+    if (!ours(w.stores, r.kind)) return { why: `kind ${r.kind} is not served in ${GROUP}/${VERSION}` };
     try {
-      return await w.stores.forKind(GROUP, VERSION, r.kind).get(r.namespace ?? '', r.name);
+      return { obj: await w.stores.forKind(GROUP, VERSION, r.kind).get(r.namespace ?? '', r.name) };
     } catch (e) {
-      if (e instanceof StatusError && e.code === 404) return undefined;
+      if (e instanceof StatusError && e.code === 404) return {};
       throw e;
     }
   }
-  return (await w.client.getOptional(r, { signal: w.signal })) as KubeObject | undefined;
+  try {
+    return { obj: (await w.client.getOptional({ ...r, apiVersion }, { signal: w.signal })) as KubeObject | undefined };
+  } catch (e) {
+    if (e instanceof UnknownKindError) return { why: `kind ${r.kind} is not served in ${apiVersion}` };
+    throw e;
+  }
+}
+
+/** The health of one checked object. */
+async function check(w: HealthWait, r: ObjectRef): Promise<NamedHealth> {
+  const { obj, why } = await read(w, r);
+  const h = healthOf(obj, { exprs: w.exprs, ref: refText(r) });
+  return why ? { ...h, message: why } : h;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -60,7 +93,7 @@ export async function waitHealthy(w: HealthWait): Promise<string> {
     let statuses: NamedHealth[] = known ?? [];
     if (!w.signal.aborted) {
       try {
-        statuses = await Promise.all(w.refs.map(async (r) => healthOf(await read(w, r), { exprs: w.exprs, ref: refText(r) })));
+        statuses = await Promise.all(w.refs.map((r) => check(w, r)));
         known = statuses;
       } catch (e) {
         if (e instanceof HealthCheckExprError) throw new StallingError(e.message, 'InvalidHealthCheckExpr');
@@ -83,7 +116,8 @@ export async function waitHealthy(w: HealthWait): Promise<string> {
 
 /** What a Kustomization waits for: `healthChecks`, and with `wait` every applied object. */
 export function healthRefs(spec: KustomizationSpec, namespace: string, applied: ObjectRef[]): ObjectRef[] {
-  const listed = (spec.healthChecks ?? []).map((h) => ({ apiVersion: h.apiVersion ?? `${GROUP}/${VERSION}`, kind: h.kind, name: h.name, namespace: h.namespace ?? namespace }));
+  // No apiVersion: resolved when read (see read()).
+  const listed = (spec.healthChecks ?? []).map((h) => ({ apiVersion: h.apiVersion ?? '', kind: h.kind, name: h.name, namespace: h.namespace ?? namespace }));
   if (!spec.wait) return listed;
   const seen = new Set(applied.map(refText));
   return [...applied, ...listed.filter((r) => !seen.has(refText(r)))];
