@@ -128,15 +128,23 @@ describe('Kustomization health and postBuild on the local cluster (simulated wor
     await readyAfterRollout('checks', 'web-checks');
   });
 
+  it('healthChecks without apiVersion: the kind is looked up in the cluster (a Deployment) or this API (a GitRepository)', async () => {
+    await bed.source('noav', { 'web.yaml': deployment('web-noav') });
+    await bed.kustomization('noav', { healthChecks: [{ kind: 'Deployment', name: 'web-noav' }, { kind: 'GitRepository', name: 'noav' }], timeout: '1m' });
+    await readyAfterRollout('noav', 'web-noav');
+  });
+
   it('times out on an object that never becomes ready: Ready=False HealthCheckFailed naming it', async () => {
     await bed.source('slow', { 'pvc.yaml': pvc('data-slow'), 'cm.yaml': configMap('cm-slow') });
     const started = Date.now();
-    await bed.kustomization('slow', { wait: true, timeout: '5s' });
+    // Besides every applied object, a health check of a kind nobody serves: waited for as not found.
+    await bed.kustomization('slow', { wait: true, timeout: '5s', healthChecks: [{ apiVersion: 'example.com/v1', kind: 'Gadget', name: 'g' }] });
     // (Ready=False ArtifactFailed first, if the Kustomization came before the source's first artifact.)
     const st = await statusWhen('slow', (x) => readyIs('False')(x) && condOf(x, 'Ready')?.reason !== 'ArtifactFailed');
     const ready = condOf(st, 'Ready')!;
     assert.equal(ready.reason, 'HealthCheckFailed', JSON.stringify(ready));
     assert.match(ready.message, /^timeout waiting for: \[PersistentVolumeClaim\/default\/data-slow status: 'InProgress'/);
+    assert.match(ready.message, /, \[Gadget\/default\/g status: 'NotFound': kind Gadget is not served in example.com\/v1\]$/);
     assert.doesNotMatch(ready.message, /cm-slow/, 'only what is not ready is named');
     const healthy = condOf(st, 'Healthy');
     assert.equal(healthy?.status, 'False', JSON.stringify(healthy));
