@@ -123,6 +123,8 @@ async function main(): Promise<void> {
     maxBodyBytes: options.maxRequestBodyBytes,
     minRequestTimeoutSeconds: options.minRequestTimeoutSeconds,
     requestTimeoutMs: options.requestTimeoutMs,
+    // A view may build: give it the build's time, within the request's.
+    viewTimeoutMs: Math.min(options.kustomizeBuildTimeoutMs + 5_000, options.requestTimeoutMs),
     maxInflight: { readOnly: options.maxRequestsInflight, mutating: options.maxMutatingRequestsInflight },
     readyChecks: [
       { name: 'storage', check: async () => void (await storage.currentRevision()) },
