@@ -267,6 +267,16 @@ describe('kustomization validate', () => {
     assert.deepEqual(fields(errors), ['FieldValueInvalid spec.dependsOn[1].name', 'FieldValueDuplicate spec.dependsOn[2]']);
   });
 
+  it('a dependency of another kind (dependsOn[].kind) is another object: the same name is neither itself nor a duplicate', () => {
+    const errors = kustomization.validate(
+      withSpec({
+        dependsOn: [{ name: 'podinfo', kind: 'GitRepository' }, { name: 'infra' }, { name: 'infra', kind: 'HelmRelease' }, { name: 'infra', kind: 'Kustomization' }],
+      }),
+    );
+    assert.deepEqual(fields(errors), ['FieldValueDuplicate spec.dependsOn[3]']);
+    assert.equal(validateSchema({ ...withSpec({ dependsOn: [{ name: 'x', kind: 'Deployment' }] }) }), false, 'kind is one of this API\'s kinds');
+  });
+
   it('checks that patches are usable kustomize patches', () => {
     const errors = kustomization.validate(
       withSpec({

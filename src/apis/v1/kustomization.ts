@@ -458,8 +458,10 @@ export function checkDependsOn(errors: FieldError[], o: KubeObject, deps: Depend
     checkRefName(errors, `${f}.name`, d.name);
     checkNamespace(errors, `${f}.namespace`, d.namespace);
     const ns = d.namespace || o.metadata.namespace || '';
-    if (d.name === o.metadata.name && ns === (o.metadata.namespace || '')) errors.push(invalid(`${f}.name`, d.name, 'an object may not depend on itself'));
-    const key = `${ns}/${d.name}`;
+    // A dependency of another kind (dependsOn[].kind) with the same name is another object.
+    const kind = d.kind || o.kind;
+    if (kind === o.kind && d.name === o.metadata.name && ns === (o.metadata.namespace || '')) errors.push(invalid(`${f}.name`, d.name, 'an object may not depend on itself'));
+    const key = `${kind}/${ns}/${d.name}`;
     if (seen.has(key)) errors.push({ type: 'FieldValueDuplicate', field: f, value: key, message: 'Duplicate value' });
     seen.add(key);
   });
