@@ -183,23 +183,49 @@ describe('Kustomization access: impersonation, remote clusters, lockdown flags',
       assert.equal(await remote.exists('configmap', 'remote-late-cm'), true);
     });
 
-    it('reports an unreachable cluster as a retried failure (not Stalled) and recovers when it is back', async () => {
+    it('reports an unreachable cluster as a retried failure (not Stalled), naming it, and recovers when it is back', async () => {
+      const admin = await readFile(remote.cluster.kubeconfig, 'utf8');
       await remote.down();
-      // A Kustomization that reached it before, and one that never did (its client is new: discovery fails).
+      // A Kustomization whose client reached the cluster before, and one with a new client (its Secret is new).
       await bed.requestReconcile('kustomization', 'remote-app');
+      await kubeconfigSecret(bed, 'remote-down', admin);
       await bed.source('remote-down', { 'cm.yaml': configMap('remote-down-cm', 'default') });
-      await bed.kustomization('remote-down', { kubeConfig: { secretRef: { name: 'remote-admin' } }, retryInterval: '1s' });
-      for (const name of ['remote-app', 'remote-down']) {
-        const c = await bed.condition(name, 'Ready', (c) => c.status === 'False' && /ECONNREFUSED/.test(c.message));
-        assert.ok(c.message.includes(`127.0.0.1:${remote.port}`), c.message);
+      await bed.kustomization('remote-down', { kubeConfig: { secretRef: { name: 'remote-down' } }, retryInterval: '1s' });
+      for (const [name, secret] of [['remote-app', 'remote-admin'], ['remote-down', 'remote-down']]) {
+        const c = await bed.condition(name, 'Ready', (c) => c.status === 'False' && /cannot be reached/.test(c.message));
+        assert.ok(c.message.startsWith(`the cluster of the kubeconfig in Secret 'default/${secret}' (https://127.0.0.1:${remote.port}) cannot be reached`), c.message);
+        assert.match(c.message, /ECONNREFUSED/);
         const ks = await bed.get('kustomization', name);
         assert.notEqual(cond(ks, 'Stalled')?.status, 'True', JSON.stringify(ks.status));
         assert.equal(cond(ks, 'Reconciling')?.reason, 'ProgressingWithRetry', JSON.stringify(ks.status));
       }
       await remote.up();
+      // By the retries alone: nothing asks for a reconcile.
       for (const name of ['remote-app', 'remote-down']) await bed.ready(name);
       assert.equal(await remote.exists('configmap', 'remote-down-cm'), true);
       assert.equal(await bed.exists('configmap', 'remote-down-cm'), false);
+    });
+
+    it('reports credentials the remote cluster refuses (retried, not Stalled); fixing the Secret repairs it', async () => {
+      const bad = await readFile(await remote.cluster.kubeconfigForToken('bad', 'not-a-token'), 'utf8');
+      await kubeconfigSecret(bed, 'remote-bad-token', bad);
+      await bed.source('remote-bad-token', { 'cm.yaml': configMap('remote-bad-token-cm', 'default') });
+      await bed.kustomization('remote-bad-token', { kubeConfig: { secretRef: { name: 'remote-bad-token' } }, retryInterval: '1s' });
+      const c = await bed.condition('remote-bad-token', 'Ready', (c) => c.status === 'False' && /credentials/.test(c.message));
+      assert.match(c.message, /Secret 'default\/remote-bad-token'.*does not accept the kubeconfig's credentials \(401 Unauthorized\)/);
+      assert.ok(!c.message.includes('not-a-token'), c.message);
+      assert.notEqual(cond(await bed.get('kustomization', 'remote-bad-token'), 'Stalled')?.status, 'True');
+      const token = await remote.cluster.serviceAccountToken('default', 'gitops');
+      await kubeconfigSecret(bed, 'remote-bad-token', await readFile(await remote.cluster.kubeconfigForToken('gitops', token), 'utf8'));
+      await bed.ready('remote-bad-token');
+      assert.equal(await remote.exists('configmap', 'remote-bad-token-cm'), true);
+    });
+
+    it('deleting a Kustomization prunes its objects in the remote cluster', async () => {
+      assert.equal(await remote.exists('configmap', 'remote-token-cm'), true);
+      await bed.k(['delete', 'kustomization/remote-token-app', '--timeout=30s']); // waits for the finalizer
+      await eventually(async () => !(await remote.exists('configmap', 'remote-token-cm')), 10_000, () => 'remote-token-cm is still in the remote cluster');
+      assert.equal(await remote.exists('configmap', 'remote-cm'), true, 'only the deleted Kustomization\'s objects go');
     });
 
     it('refuses kubeconfigs with local file paths, exec credentials or broken YAML, Stalled, without their content in status or events', async () => {
@@ -220,10 +246,10 @@ describe('Kustomization access: impersonation, remote clusters, lockdown flags',
         { name: 'kc-exec', text: base({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', `echo ${canary}`] } }), message: /exec and auth-provider credentials are not allowed/ },
         { name: 'kc-broken', text: `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${canary}\n   bad: [indent\n`, message: /not YAML/ },
       ];
+      await bed.source('kc-refused', { 'cm.yaml': configMap('kc-refused-cm', 'default') });
       for (const c of cases) {
         await kubeconfigSecret(bed, c.name, c.text);
-        await bed.source(c.name, { 'cm.yaml': configMap(`${c.name}-cm`, 'default') });
-        await bed.kustomization(c.name, { kubeConfig: { secretRef: { name: c.name } } });
+        await bed.kustomization(c.name, { sourceRef: { kind: 'GitRepository', name: 'kc-refused' }, kubeConfig: { secretRef: { name: c.name } } });
       }
       for (const c of cases) {
         const stalled = await bed.condition(c.name, 'Stalled', (x) => x.status === 'True');
@@ -233,9 +259,9 @@ describe('Kustomization access: impersonation, remote clusters, lockdown flags',
         const ks = await bed.get('kustomization', c.name);
         assert.equal(cond(ks, 'Ready')?.status, 'False', c.name);
         assert.ok(!JSON.stringify(ks.status).includes(canary), `${c.name}: the kubeconfig's content is in the status: ${JSON.stringify(ks.status)}`);
-        assert.equal(await remote.exists('configmap', `${c.name}-cm`), false);
-        assert.equal(await bed.exists('configmap', `${c.name}-cm`), false);
       }
+      assert.equal(await remote.exists('configmap', 'kc-refused-cm'), false);
+      assert.equal(await bed.exists('configmap', 'kc-refused-cm'), false);
       const events = await bed.k(['get', 'events', '-n', 'default', '-o', 'json']);
       for (const c of cases) assert.ok(events.includes(`${c.name}`), `no event of ${c.name}`);
       assert.ok(!events.includes(canary), `the kubeconfig's content is in an event`);

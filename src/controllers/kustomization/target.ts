@@ -9,6 +9,8 @@ import { KubeClient, KubeError, serviceAccountIdentity } from '../../kube/client
 import { ReconcileError, StallingError, WaitingError } from '../runtime/errors.js';
 
 const KUBECONFIG_KEYS = ['value', 'value.yaml'];
+/** Deadline of the reachability check of a remote cluster (its requests keep their own, longer, deadline). */
+const PROBE_TIMEOUT_MS = 10_000;
 
 export class TargetClients {
   /** Remote clients by `namespace/secret@resourceVersion/key`, so discovery is not redone each reconcile. */
@@ -28,7 +30,10 @@ export class TargetClients {
         `spec.kubeConfig.configMapRef (workload identity of a cloud provider) is not supported: this server has no cloud login; use spec.kubeConfig.secretRef with a kubeconfig`,
         'UnsupportedKubeConfig',
       );
-    if (spec.kubeConfig?.secretRef) client = await this.remoteClient(namespace, spec.kubeConfig.secretRef);
+    if (spec.kubeConfig?.secretRef) {
+      client = await this.remoteClient(namespace, spec.kubeConfig.secretRef);
+      await this.probe(client, namespace, spec.kubeConfig.secretRef.name);
+    }
     if (!client)
       throw new StallingError(
         'this server has no cluster to apply to: start it with --kubeconfig, in a pod, or with the embedded local cluster (--local-cluster), or set spec.kubeConfig',
@@ -36,6 +41,24 @@ export class TargetClients {
       );
     const sa = spec.serviceAccountName || this.o.defaultServiceAccount;
     return sa ? client.as(serviceAccountIdentity(namespace, sa)) : client;
+  }
+
+  /**
+   * Asks the remote cluster for its core API group as the kubeconfig's user. Without it, a cluster that is
+   * down or refuses the credentials shows up as the failure of whichever request came first (a GET of
+   * some object), which names neither the Secret nor that the cluster is the problem. A failure here is
+   * retried with backoff: the cluster may come back, or the Secret be fixed.
+   */
+  private async probe(client: KubeClient, namespace: string, secret: string): Promise<void> {
+    const what = `the cluster of the kubeconfig in Secret '${namespace}/${secret}' (${client.server})`;
+    try {
+      await client.request('GET', '/api', { timeoutMs: Math.min(PROBE_TIMEOUT_MS, client.timeoutMs) });
+    } catch (e) {
+      if (!(e instanceof KubeError)) throw e;
+      if (e.transport) throw new ReconcileError(`${what} cannot be reached: ${e.message}`, 'ReconciliationFailed');
+      if (e.code === 401) throw new ReconcileError(`${what} does not accept the kubeconfig's credentials (401 Unauthorized)`, 'ReconciliationFailed');
+      throw new ReconcileError(`${what} answered GET /api with ${e.code}: ${e.message}`, 'ReconciliationFailed');
+    }
   }
 
   private async remoteClient(namespace: string, ref: { name: string; key?: string }): Promise<KubeClient> {
