@@ -7,7 +7,7 @@ import type { KubeObject } from '../../apis/meta/types.js';
 import { GROUP, VERSION } from '../../apis/v1/common.js';
 import type { KustomizationSpec } from '../../apis/v1/kustomization.js';
 import { StatusError } from '../../apis/meta/errors.js';
-import { aggregate, healthOf, HealthCheckExprError, type HealthCheckExpr, type NamedHealth } from '../../apply/health/index.js';
+import { aggregate, healthOf, objectRef, HealthCheckExprError, type HealthCheckExpr, type NamedHealth } from '../../apply/health/index.js';
 import { parseApiVersion, UnknownKindError, type KubeClient, type ObjectRef } from '../../kube/client.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import { ReconcileError, StallingError, WaitingError } from '../runtime/errors.js';
@@ -70,7 +70,8 @@ async function read(w: HealthWait, r: ObjectRef): Promise<{ obj?: KubeObject; wh
 /** The health of one checked object. */
 async function check(w: HealthWait, r: ObjectRef): Promise<NamedHealth> {
   const { obj, why } = await read(w, r);
-  const h = healthOf(obj, { exprs: w.exprs, ref: refText(r) });
+  // Named as the object is (a cluster-scoped one without the namespace the entry was given by default).
+  const h = healthOf(obj, { exprs: w.exprs, ref: obj ? objectRef(obj) : refText(r) });
   return why ? { ...h, message: why } : h;
 }
 
