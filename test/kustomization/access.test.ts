@@ -172,6 +172,20 @@ describe('Kustomization access: impersonation, remote clusters, lockdown flags',
       assert.equal(await bed.exists('configmap', 'remote-token-cm'), false);
     });
 
+    it('impersonates spec.serviceAccountName on the remote cluster, with the remote cluster\'s RBAC', async () => {
+      await bed.source('remote-as', { 'cm.yaml': configMap('remote-as-cm', 'default') });
+      await bed.kustomization('remote-as', { kubeConfig: { secretRef: { name: 'remote-admin' } }, serviceAccountName: 'remote-deployer', retryInterval: '1s' });
+      const c = await bed.condition('remote-as', 'Ready', (c) => c.status === 'False' && /forbidden/.test(c.message));
+      assert.match(c.message, /system:serviceaccount:default:remote-deployer/);
+      assert.equal(await remote.exists('configmap', 'remote-as-cm'), false);
+      // Granted in the remote cluster, where the ServiceAccount acts; the embedded cluster has no say.
+      const rb = await remote.cluster.kubectl(['create', 'rolebinding', 'remote-deployer', '--clusterrole=edit', '--serviceaccount=default:remote-deployer', '-n', 'default']);
+      assert.equal(rb.code, 0, rb.stderr);
+      await bed.ready('remote-as');
+      assert.equal(await remote.exists('configmap', 'remote-as-cm'), true);
+      assert.equal(await bed.exists('configmap', 'remote-as-cm'), false);
+    });
+
     it('waits for a kubeconfig Secret that does not exist, naming it, and applies once it is created', async () => {
       await bed.source('remote-late', { 'cm.yaml': configMap('remote-late-cm', 'default') });
       await bed.kustomization('remote-late', { kubeConfig: { secretRef: { name: 'not-yet' } } });
