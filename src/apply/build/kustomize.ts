@@ -4,6 +4,7 @@
 // before this anyway) and proxies that go nowhere (so no HTTP fetch either).
 
 import { spawn } from 'node:child_process';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { BuildError } from './errors.js';
 
 export interface KustomizeOptions {
@@ -32,12 +33,25 @@ export function kubectlMessage(stderr: string): string {
   return stderr.replace(/^error: /, '').trim();
 }
 
-export function classify(message: string, root?: string): BuildError {
+/**
+ * `dir` is the kustomization directory that was built. kustomize names a malformed file relative to
+ * the kustomization that lists it (the built one, or the innermost base it recursed into), so
+ * `kz/broken.yaml` was reported as `broken.yaml`; it is resolved here and named relative to `root`,
+ * as the generated-kustomization path (parseYAMLDocs) names files, so both say the same file.
+ */
+export function classify(message: string, root?: string, dir?: string): BuildError {
   const msg = root ? message.split(root + '/').join('').split(root).join('.') : message;
   const y = /MalformedYAMLError: yaml: line (\d+): (.*?) in File: (\S+)/.exec(msg);
   if (y) {
     const line = Number(y[1]);
-    return new BuildError('InvalidYAML', `invalid YAML in ${y[3]} line ${line}: ${y[2]}`, { file: y[3], line });
+    let file = y[3];
+    if (root && dir && !isAbsolute(file)) {
+      const bases = [...message.matchAll(/recursed accumulation of path '([^']+)'/g)].map((m) => m[1]);
+      const abs = resolve(bases.at(-1) ?? dir, file);
+      const rel = relative(root, abs);
+      if (rel && !rel.startsWith('..') && !isAbsolute(rel)) file = rel;
+    }
+    return new BuildError('InvalidYAML', `invalid YAML in ${file} line ${line}: ${y[2]}`, { file, line });
   }
   return new BuildError('BuildFailed', `kustomize build failed: ${msg}`);
 }
@@ -86,7 +100,7 @@ export function runKustomize(dir: string, opts: KustomizeOptions = {}): Promise<
     child.on('close', (code) => {
       clearTimeout(timer);
       if (failure) return reject(failure);
-      if (code !== 0) return reject(classify(kubectlMessage(err) || `exit code ${code}`, opts.root));
+      if (code !== 0) return reject(classify(kubectlMessage(err) || `exit code ${code}`, opts.root, dir));
       resolvePromise(Buffer.concat(out).toString('utf8'));
     });
   });
