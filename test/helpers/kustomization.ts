@@ -26,8 +26,8 @@ export class KustomizationBed {
   static async start(o: BedOptions = {}): Promise<KustomizationBed> {
     const git = await GitServer.start();
     const server = await TestServer.start(['--local-cluster=true', '--local-cluster-port', '0', ...(o.serverArgs ?? [])]);
-    const kubeconfig = /local-cluster kubeconfig: (.+)\n/.exec(server.logs)?.[1] ?? '';
-    assert.ok(kubeconfig, server.logs);
+    // The server prints this line after the one TestServer waits for, maybe in a later chunk.
+    const kubeconfig = await eventually(() => /local-cluster kubeconfig: (.+)\n/.exec(server.logs)?.[1], 10_000, () => `no local-cluster kubeconfig line:\n${server.logs}`);
     return new KustomizationBed(server, git, kubeconfig);
   }
 
