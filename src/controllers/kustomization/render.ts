@@ -57,6 +57,16 @@ export function sourceRefOf(obj: KubeObject): { kind: string; name: string; name
   return { kind: ref.kind, name: ref.name, namespace: ref.namespace || obj.metadata.namespace! };
 }
 
+/**
+ * spec.decryption (SOPS) stalls a reconcile (reconciler.ts checkSpec, with this message and reason).
+ * The views call this too: without it `build` and `diff` rendered the still-encrypted manifests and
+ * `diff` reported changes that no reconcile would make.
+ */
+export function refuseDecryption(obj: KubeObject): void {
+  if (ks(obj).decryption)
+    throw new StallingError('spec.decryption (SOPS) is not supported yet by this server: nothing was built or applied; remove spec.decryption or commit the manifests unencrypted', 'DecryptionNotSupported');
+}
+
 /** The source object and its artifact; a missing or not-ready source is waited for, a forbidden one stalls. */
 export async function resolveSource(d: RenderDeps, obj: KubeObject): Promise<{ source: KubeObject; artifact: SourceArtifact }> {
   const ref = sourceRefOf(obj);
