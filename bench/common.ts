@@ -1,6 +1,8 @@
 // What the API benchmarks share: HTTPS calls with keep-alive agents, closed and open load loops,
 // percentiles, the bare better-sqlite3 loop the servers are compared with, the watch fan-out and the
 // result table. Figures are printed, never asserted: these machines are noisy and have 2 cores.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ClientRequest } from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -303,4 +305,98 @@ export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ').trimEnd();
   console.log(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}`);
+}
+
+/** Runs fn(0..n-1), `concurrency` at a time. */
+export async function pool(n: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+/** Cleanups run last-registered first, also on SIGINT/SIGTERM (then the bench exits 130). */
+export class Cleanups {
+  readonly #fns: (() => Promise<unknown>)[] = [];
+
+  constructor() {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void this.run().finally(() => process.exit(130)));
+  }
+
+  add(fn: () => Promise<unknown>): void {
+    this.#fns.push(fn);
+  }
+
+  async run(): Promise<void> {
+    for (const c of this.#fns.splice(0).reverse()) await c().catch((e) => console.error(`cleanup: ${(e as Error).message}`));
+  }
+}
+
+/** kubectl with `kubeconfig` only (an exported KUBECONFIG is ignored), killed after `capMs`; stdout and stderr together. */
+export function kubectl(kubeconfig: string, args: string[], capMs: number): Promise<{ code: number; out: string }> {
+  return new Promise((res, rej) => {
+    const p = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), capMs);
+    p.on('error', rej);
+    p.on('close', (code) => (clearTimeout(timer), res({ code: code ?? -1, out })));
+  });
+}
+
+// ---- /proc (Linux) ------------------------------------------------------------------------------
+
+const CLK_TCK = 100;
+
+/** A `kB` field of /proc/PID/status (VmRSS, VmHWM, ...), in bytes. */
+export function procStatus(pid: number, field: string): number {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
+}
+
+/** utime+stime (own) and cutime+cstime (reaped children) of a process or thread (`/proc/.../stat`), in ms. */
+export function cpuOf(statPath: string): { own: number; children: number } {
+  const f = readFileSync(statPath, 'utf8');
+  const v = f.slice(f.lastIndexOf(')') + 2).split(' ').map(Number); // v[0] is field 3 (state)
+  return { own: ((v[11] + v[12]) * 1000) / CLK_TCK, children: ((v[13] + v[14]) * 1000) / CLK_TCK };
+}
+
+/** CPU ms the whole machine spent busy (every process, every tenant of this VM), and idle. */
+export function machineCpu(): { busy: number; idle: number } {
+  const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = v;
+  return { busy: ((user + nice + system + irq + softirq + steal) * 1000) / CLK_TCK, idle: ((idle + iowait) * 1000) / CLK_TCK };
+}
+
+/** CPU ms per thread of `pid`. */
+export function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(t), cpuOf(`/proc/${pid}/task/${t}/stat`).own);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** The live child processes of `pid` (of all its threads). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
 }
