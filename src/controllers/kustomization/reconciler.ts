@@ -207,7 +207,11 @@ export function kustomizationReconciler(d: KustomizationDeps): ReconcilerDefinit
       try {
         client = await targets.clientFor(obj);
       } catch (e) {
-        log.warn('objects left in place: the target cluster cannot be reached', { err: (e as Error).message });
+        // Holding the deletion until the cluster returns could hold it forever (a cluster gone for good);
+        // the objects are left and the user is told, in the log and in an Event.
+        const message = `the applied objects were left in place: ${(e as Error).message}`;
+        log.warn('objects left in place: the target cluster cannot be used', { err: (e as Error).message });
+        d.events?.event(obj, 'Warning', 'FinalizeSkipped', message);
         return;
       }
       const result = await finalizeInventory(client, inventory, spec.deletionPolicy, { owner: owner(obj), prune: spec.prune });
