@@ -140,6 +140,23 @@ export function parseApiVersion(apiVersion: string): { group: string; version: s
 
 const mapKey = (group: string, version: string, kind: string) => `${group}/${version}/${kind}`;
 
+const agents = new WeakMap<k8s.KubeConfig, Map<string, https.Agent>>();
+
+/** The keep-alive agent of `kc` for the TLS settings in `opts` (what client-node's agent would carry). */
+function keepAliveAgent(kc: k8s.KubeConfig, opts: https.RequestOptions): https.Agent {
+  const a = (opts.agent ?? {}) as { options?: https.AgentOptions };
+  const tls: https.AgentOptions = { ca: opts.ca ?? a.options?.ca, cert: opts.cert ?? a.options?.cert, key: opts.key ?? a.options?.key, rejectUnauthorized: opts.rejectUnauthorized ?? a.options?.rejectUnauthorized, servername: opts.servername ?? a.options?.servername };
+  const id = JSON.stringify([tls.ca, tls.cert, tls.key, tls.rejectUnauthorized, tls.servername].map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
+  let byTLS = agents.get(kc);
+  if (!byTLS) agents.set(kc, (byTLS = new Map()));
+  let agent = byTLS.get(id);
+  if (!agent) {
+    if (byTLS.size > 8) byTLS.clear(); // rotations: old agents' sockets close on their own when idle
+    byTLS.set(id, (agent = new https.Agent({ ...tls, keepAlive: true, maxSockets: 32, timeout: 60_000 })));
+  }
+  return agent;
+}
+
 export class KubeClient {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
@@ -224,6 +241,10 @@ export class KubeClient {
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const opts: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(opts);
+    // client-node makes a new agent per call, which is a new TLS handshake per request: reuse one
+    // keep-alive agent per set of TLS settings instead (a rotated client certificate gets a new one).
+    // (A cluster's proxy-url gets a proxy agent: that one is kept.)
+    if (url.protocol === 'https:' && (!opts.agent || (opts.agent as object).constructor === https.Agent)) opts.agent = keepAliveAgent(this.kc, opts);
     const headers: http.OutgoingHttpHeaders = { ...((opts.headers ?? {}) as http.OutgoingHttpHeaders), Accept: o.accept ?? 'application/json' };
     const who = o.impersonate ?? this.identity;
     if (who) {
