@@ -10,6 +10,18 @@ import { TestServer } from './server.js';
 import { kubectl as runKubectl, type RunResult } from './run.js';
 import { eventually } from './eventually.js';
 
+/** A Deployment of two replicas of `image` in namespace default, selecting `app: <name>`. */
+export const deploymentYaml = (name: string, image = 'nginx:1.27') => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec: {containers: [{name: web, image: "${image}"}]}
+`;
+
 export interface BedOptions {
   /** Extra server flags (e.g. `--simulate-workloads` is a local-cluster flag: see localClusterArgs). */
   serverArgs?: string[];

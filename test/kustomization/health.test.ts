@@ -6,19 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KustomizationBed } from '../helpers/kustomization.js';
+import { deploymentYaml, KustomizationBed } from '../helpers/kustomization.js';
 import { eventually } from '../helpers/eventually.js';
 
-const deployment = (name: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec: {containers: [{name: web, image: nginx:1.27}]}
-`;
+const deployment = (name: string) => deploymentYaml(name);
 const configMap = (name: string, data: Record<string, string> = { a: 'b' }) => `apiVersion: v1
 kind: ConfigMap
 metadata: {name: ${name}, namespace: default}
