@@ -129,6 +129,32 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
   });
 
+const PARALLEL = 8;
+
+/**
+ * `fn` over `items`, PARALLEL at a time; the results in order. A failure stops new calls and, once the
+ * running ones settled, the first failure in item order is thrown (the same object a sequential loop
+ * would name, whichever answered first).
+ */
+async function inOrder<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  const errors: { i: number; e: unknown }[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !errors.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (e) {
+        errors.push({ i, e });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  if (errors.length) throw errors.sort((a, b) => a.i - b.i)[0]!.e;
+  return results;
+}
+
 class Applier {
   readonly changeSet: ChangeSet = { entries: [] };
   readonly fieldManager: string;
@@ -267,13 +293,19 @@ class Applier {
     }
   }
 
-  /** One stage: every object planned and dry-run before any is written (a refusal stops the stage). */
+  /**
+   * One stage: every object planned and dry-run before any is written (a refusal stops the stage).
+   * Reads, dry runs and writes go out PARALLEL at a time: one after another they made a reconcile of a
+   * few objects a dozen round trips long.
+   */
   async stage(objects: KubeObject[]): Promise<Planned[]> {
     const planned: Planned[] = [];
     for (const obj of objects) planned.push(await this.plan(obj));
-    const toWrite: Planned[] = [];
-    for (const p of planned) if (await this.prepare(p)) toWrite.push(p);
-    for (const p of toWrite) await this.write(p);
+    const write = await inOrder(planned, (p) => this.prepare(p));
+    await inOrder(
+      planned.filter((_, i) => write[i]),
+      (p) => this.write(p),
+    );
     this.changeSet.entries.push(...planned.map((p) => p.entry));
     return planned;
   }
