@@ -209,3 +209,36 @@ test('refusals: remote bases, symlinks out, .. paths, missing path, invalid YAML
   await rejects(buildKustomization({ root, spec: { path: 'big' }, maxOutputBytes: 10_000 }), 'BuildFailed', /larger than the limit of 10000 bytes/);
   await rejects(buildKustomization({ root: join(root, 'absent'), spec: {} }), 'ArtifactFailed', /does not exist/);
 });
+
+test('plain manifests are read without kustomize, with the objects kustomize renders from them', async () => {
+  const root = await tree({
+    'deploy/a.yaml': `${cm('one', { a: '"1"', b: 'yes', d: '1.10' })}---\n${deploy('web')}---\n# only a comment\n`,
+    'deploy/sub/b.yml': cm('two', { n: '"x"' }, '  namespace: other\n  labels: {tier: "2"}\n'),
+    'deploy/sub/c.json': JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc' }, spec: { ports: [{ port: 80, targetPort: 'http' }] } }),
+    'deploy/values.yaml': 'replicaCount: 3\n', // not a Kubernetes object: not listed
+  });
+  try {
+    const spec = { path: './deploy', commonMetadata: { labels: { team: 'a' } }, postBuild: { substitute: { x: 'y' } } };
+    const fast = await buildKustomization({ root, spec });
+    const reference = await buildKustomization({ root, spec, alwaysKustomize: true });
+    const key = (o: { kind?: string; metadata?: { name?: string } }) => `${o.kind}/${o.metadata?.name}`;
+    const sorted = (l: typeof fast.objects) => [...l].sort((a, b) => key(a).localeCompare(key(b)));
+    assert.equal(fast.objects.length, 4);
+    assert.deepEqual(sorted(fast.objects), sorted(reference.objects));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('what kustomize treats specially is left to it: a duplicate identity is its error, a nested kustomization its build', async () => {
+  const dup = await tree({ 'a.yaml': cm('same'), 'b.yaml': cm('same') });
+  const nested = await tree({ 'a.yaml': cm('top'), 'base/kustomization.yaml': 'resources: [cm.yaml]\nnamePrefix: p-\n', 'base/cm.yaml': cm('inner') });
+  try {
+    await assert.rejects(buildKustomization({ root: dup, spec: {} }), (e: unknown) => e instanceof BuildError && /already registered|conflict|id/i.test(e.message));
+    const built = await buildKustomization({ root: nested, spec: {} });
+    assert.deepEqual(built.objects.map((o) => o.metadata?.name).sort(), ['p-inner', 'top']);
+  } finally {
+    await rm(dup, { recursive: true, force: true });
+    await rm(nested, { recursive: true, force: true });
+  }
+});

@@ -21,6 +21,7 @@ import { checkKustomizations, dumpKustomization, findKustomizationFile, mergeSpe
 import { DEFAULT_MAX_OUTPUT_BYTES, runKustomize } from './kustomize.js';
 import { substitute, type KubeManifest } from './substitute.js';
 import { copyTree, resolveSpecPath, within, type TreeLimits } from './tree.js';
+import { needsKustomize, readPlainManifests } from './plain.js';
 
 export { BuildError, isBuildError, type BuildErrorReason } from './errors.js';
 export { substitute, collectVars, checkVarNames, substitutionDisabled, type KubeManifest, type FetchedSource, type SubstituteStrategy } from './substitute.js';
@@ -47,6 +48,8 @@ export interface BuildOptions {
    * regular files and directories): built in place instead of being copied first.
    */
   inPlace?: boolean;
+  /** Run kustomize even where plain manifests could be read directly (the reference the fast path is checked against). */
+  alwaysKustomize?: boolean;
 }
 
 export interface BuildResult {
@@ -125,14 +128,24 @@ export async function buildKustomization(o: BuildOptions): Promise<BuildResult> 
     }
     kus = await mergeSpec(kus, spec, real, realRoot);
     const text = dumpKustomization(kus);
+    const maxOut = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const plain =
+      generated && !o.alwaysKustomize && !needsKustomize(spec) && Array.isArray(kus.resources) ? await readPlainManifests(real, kus.resources as string[], relative(realRoot, real), maxOut) : undefined;
+    if (plain) return finish(plain, text, generated);
     if (basename(kfile) !== 'kustomization.yaml' && !generated) await unlink(kfile);
     await writeFile(join(real, 'kustomization.yaml'), text);
 
     await checkKustomizations(realRoot, real);
-    const maxOut = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const out = await runKustomize(real, { kubectl: o.kubectl, timeoutMs: o.timeoutMs, maxOutputBytes: maxOut, root: realRoot });
-    let objects = await parseOutput(out, o.maxObjects);
+    return finish(await parseOutput(out, o.maxObjects), text, generated);
+  } finally {
+    await dispose();
+  }
 
+  /** postBuild substitution and commonMetadata over the built objects. */
+  function finish(built: KubeManifest[], text: string, generated: boolean): BuildResult {
+    let objects = built;
+    if (objects.length > (o.maxObjects ?? 100_000)) throw new BuildError('BuildFailed', `the build renders more than ${o.maxObjects ?? 100_000} objects`);
     const vars = { ...(o.vars ?? {}) };
     for (const [k, v] of Object.entries(spec.postBuild?.substitute ?? {})) vars[k] = v.replaceAll('\n', '');
     if (spec.postBuild || o.vars) {
@@ -140,7 +153,5 @@ export async function buildKustomization(o: BuildOptions): Promise<BuildResult> 
     }
     objects = addCommonMetadata(objects, spec.commonMetadata);
     return { objects, kustomization: text, generated };
-  } finally {
-    await dispose();
   }
 }
