@@ -97,12 +97,25 @@ describe('Kustomization apply on the embedded local cluster', { concurrency: 3 }
   /** `manager/operation` of each managedFields entry (kubectl hides them unless asked). */
   const managers = async (kind: string, name: string): Promise<string[]> =>
     JSON.parse(await bed.k(['get', `${kind}/${name}`, '-o', 'json', '--show-managed-fields'])).metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`);
-  const rv = async (kind: string, name: string): Promise<string> => (await bed.get(kind, name)).metadata.resourceVersion;
-  /** A further reconcile leaves the objects as they are (nothing left to take over or revert). */
-  async function settled(ks: string, objects: [kind: string, name: string][]): Promise<void> {
-    const before = await Promise.all(objects.map(([k, n]) => rv(k, n)));
+  /** The server's `reconciled` log lines of Kustomization `ks`, oldest first. */
+  const reconciledLines = (ks: string): Any[] =>
+    bed.server.logs
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('"reconciled"'))
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.msg === 'reconciled' && r.kind === 'Kustomization' && r.name === ks && r.namespace === 'default');
+  /**
+   * A further reconcile finds nothing to do and writes nothing: every object `unchanged` in its log
+   * line, and their resourceVersions as they were.
+   */
+  async function settled(ks: string, objects: [kind: string, name: string, namespace?: string][]): Promise<void> {
+    const versions = () => Promise.all(objects.map(async ([k, n, ns]) => `${k}/${n}@${(await bed.get(k, n, ns)).metadata.resourceVersion}`));
+    const before = await versions();
+    const seen = reconciledLines(ks).length;
     await reconcileReady(ks);
-    assert.deepEqual(await Promise.all(objects.map(([k, n]) => rv(k, n))), before, `${ks}: a reconcile with nothing to do wrote`);
+    assert.deepEqual(await versions(), before, `${ks}: a reconcile with nothing to do wrote`);
+    const line = await eventually(() => reconciledLines(ks)[seen], 5000, () => `${ks}: no log line of the reconcile`);
+    assert.deepEqual([line.created, line.configured, line.unchanged, line.pruned ?? 0], [0, 0, objects.length, 0], JSON.stringify(line));
   }
   const dataOf = async (name: string): Promise<Record<string, string>> => (await bed.get('configmap', name)).data ?? {};
 
@@ -215,10 +228,10 @@ describe('Kustomization apply on the embedded local cluster', { concurrency: 3 }
     await reconcileReady('ap-drift');
     assert.equal(await jsonpath('deploy', 'drift-web', '.spec.replicas'), '2', 'kubectl scale reverted');
 
-    await bed.k(['patch', 'configmap/drift-cm', '-p', '{"data":{"a":"patched"}}']);
+    await bed.k(['patch', 'configmap/drift-cm', '-p', '{"data":{"a":"patched","added":"x"}}']);
     await bed.k(['patch', 'deploy/drift-web', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:0.1"}]']);
     await reconcileReady('ap-drift');
-    assert.deepEqual(await dataOf('drift-cm'), { a: '1' }, 'kubectl patch reverted');
+    assert.deepEqual(await dataOf('drift-cm'), { a: '1' }, 'kubectl patch reverted: the value, and the key it added');
     assert.equal(await image(), 'nginx:1.27', 'kubectl patch (json) reverted');
 
     const uid = (await bed.get('configmap', 'drift-cm')).metadata.uid;
@@ -383,18 +396,6 @@ spec:
       'crd.yaml': crd('gizmo', 'Gizmo'),
       'gizmo.yaml': custom('Gizmo', 'quiet-gizmo'),
     });
-    const versions = async () => Promise.all(objects.map(async ([kind, name, ns]) => `${kind}/${name}@${(await bed.get(kind, name, ns)).metadata.resourceVersion}`));
-    const reconciled = () =>
-      bed.server.logs
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l))
-        .filter((r) => r.msg === 'reconciled' && r.kind === 'Kustomization' && r.name === 'ap-quiet');
-    const before = await versions();
-    const seen = reconciled().length;
-    await reconcileReady('ap-quiet');
-    assert.deepEqual(await versions(), before, 'nothing written by a reconcile that found nothing to do');
-    const line = await eventually(() => reconciled()[seen], 5000, () => 'no log line of the reconcile');
-    assert.deepEqual([line.created, line.configured, line.unchanged, line.pruned], [0, 0, objects.length, 0], JSON.stringify(line));
+    await settled('ap-quiet', objects);
   });
 });
