@@ -85,6 +85,9 @@ export const CONTROLLERS: ControllerRegistration[] = [
         buildTimeoutMs: d.options.kustomizeBuildTimeoutMs,
         events: d.events,
       }),
+    // Its reconciles mostly wait on the cluster (requests, health checks), not on the CPU or the
+    // worker threads --concurrent sizes: four times as many run at once.
+    concurrency: (d) => d.options.concurrent * 4,
   },
   notImplemented('HelmRelease'),
 ];

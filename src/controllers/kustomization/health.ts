@@ -90,6 +90,8 @@ export async function waitHealthy(w: HealthWait): Promise<string> {
   // "the cluster to answer" instead of naming the objects still not ready. The timeout now names
   // what the last poll found pending.
   let known: NamedHealth[] | undefined;
+  // Most objects turn healthy within a second of being applied: poll soon at first, then back off to pollMs.
+  let delay = Math.min(100, w.pollMs);
   for (;;) {
     let statuses: NamedHealth[] = known ?? [];
     if (!w.signal.aborted) {
@@ -111,7 +113,8 @@ export async function waitHealthy(w: HealthWait): Promise<string> {
       last = message;
       await w.progress(message);
     }
-    await sleep(w.pollMs, w.signal);
+    await sleep(delay, w.signal);
+    delay = Math.min(delay * 2, w.pollMs);
   }
 }
 
