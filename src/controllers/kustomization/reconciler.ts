@@ -18,7 +18,7 @@ import { dependencyKey, type ReconcilerDefinition, type StepContext } from '../r
 import { ReconcileError, StallingError } from '../runtime/errors.js';
 import { checkDependencies, dependencyKeys } from './dependencies.js';
 import { HEALTHY, healthRefs, waitHealthy } from './health.js';
-import { render, resolveSource, sourceRefOf, SOURCE_KINDS, type RenderDeps, type SourceArtifact } from './render.js';
+import { checkRenderable, render, resolveSource, sourceRefOf, SOURCE_KINDS, type RenderDeps, type SourceArtifact } from './render.js';
 import { TargetClients } from './target.js';
 
 export const FINALIZER = 'gitops.toolkit/finalizer';
@@ -74,11 +74,7 @@ export function kustomizationReconciler(d: KustomizationDeps): ReconcilerDefinit
   let workDirReady: Promise<unknown> | undefined;
 
   async function checkSpec(ctx: Ctx): Promise<void> {
-    const spec = specOf(ctx);
-    if (spec.decryption)
-      throw new StallingError('spec.decryption (SOPS) is not supported yet by this server: nothing was built or applied; remove spec.decryption or commit the manifests unencrypted', 'DecryptionNotSupported');
-    if (d.noCrossNamespaceRefs && spec.targetNamespace && spec.targetNamespace !== ctx.obj.metadata.namespace)
-      throw new StallingError(`cross-namespace references are disabled on this server (--no-cross-namespace-refs): spec.targetNamespace '${spec.targetNamespace}' is not the Kustomization's namespace '${ctx.obj.metadata.namespace}'`, 'AccessDenied');
+    checkRenderable(d, ctx.obj);
     ctx.state.client = await targets.clientFor(ctx.obj);
   }
 

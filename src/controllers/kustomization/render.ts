@@ -58,13 +58,19 @@ export function sourceRefOf(obj: KubeObject): { kind: string; name: string; name
 }
 
 /**
- * spec.decryption (SOPS) stalls a reconcile (reconciler.ts checkSpec, with this message and reason).
- * The views call this too: without it `build` and `diff` rendered the still-encrypted manifests and
- * `diff` reported changes that no reconcile would make.
+ * What of the spec stops a build before anything is read, for the reconcile and the views alike:
+ * spec.decryption (SOPS is not supported yet: building would render still-encrypted manifests), and
+ * with --no-cross-namespace-refs a targetNamespace other than the Kustomization's own.
  */
-export function refuseDecryption(obj: KubeObject): void {
-  if (ks(obj).decryption)
+export function checkRenderable(d: Pick<RenderDeps, 'noCrossNamespaceRefs'>, obj: KubeObject): void {
+  const spec = ks(obj);
+  if (spec.decryption)
     throw new StallingError('spec.decryption (SOPS) is not supported yet by this server: nothing was built or applied; remove spec.decryption or commit the manifests unencrypted', 'DecryptionNotSupported');
+  if (d.noCrossNamespaceRefs && spec.targetNamespace && spec.targetNamespace !== obj.metadata.namespace)
+    throw new StallingError(
+      `cross-namespace references are disabled on this server (--no-cross-namespace-refs): spec.targetNamespace '${spec.targetNamespace}' is not the Kustomization's namespace '${obj.metadata.namespace}'`,
+      'AccessDenied',
+    );
 }
 
 /** The source object and its artifact; a missing or not-ready source is waited for, a forbidden one stalls. */

@@ -21,7 +21,7 @@ import type { KubeClient } from '../../kube/client.js';
 import type { ResourceStores } from '../../registry/resource-stores.js';
 import type { SubresourceViews } from '../../apiserver/handlers/views.js';
 import { ReconcileError, StallingError, WaitingError } from '../runtime/errors.js';
-import { refuseDecryption, render, resolveSource, type RenderDeps } from './render.js';
+import { checkRenderable, render, resolveSource, type RenderDeps } from './render.js';
 import { TargetClients } from './target.js';
 
 export interface ViewDeps {
@@ -74,7 +74,7 @@ export function registerKustomizationViews(views: SubresourceViews, d: ViewDeps)
     ready ??= mkdir(workDir, { recursive: true });
     await ready;
     try {
-      refuseDecryption(obj);
+      checkRenderable(rd, obj);
       return await render(rd, obj, await resolveSource(rd, obj), signal);
     } catch (e) {
       return asStatus(e);
