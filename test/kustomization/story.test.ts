@@ -66,6 +66,23 @@ spec: {interval: 1h, path: ./deploy, prune: true, sourceRef: {kind: GitRepositor
     assert.match(table, /app\s+.*True\s+Applied revision: main@sha1:[0-9a-f]{40}/);
   });
 
+  it('tells what it did: Events in kubectl describe, the revision with -o wide, a log line with the counts, metrics by kind', async () => {
+    const describe = await k(['describe', 'ks', 'app']);
+    assert.match(describe, /Events:[\s\S]*Normal\s+Progressing\s+[\s\S]*Deployment\/default\/web created/, describe);
+    assert.match(describe, /Normal\s+ReconciliationSucceeded\s+.*Applied revision: main@sha1:/, describe);
+    assert.match(await k(['get', 'ks', 'app', '-o', 'wide']), /app\s+.*main@sha1:[0-9a-f]{40}/);
+    const line = s.logs
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'reconciled' && l.kind === 'Kustomization' && l.name === 'app' && l.result === 'success');
+    assert.ok(line, s.logs.slice(-2000));
+    assert.deepEqual([line.created, line.configured, line.unchanged, line.pruned], [2, 0, 0, 0]);
+    assert.match(line.revision, /^main@sha1:/);
+    const metrics = await s.request('GET', '/metrics');
+    assert.match(metrics.body, /gitops_toolkit_reconcile_total\{kind="Kustomization",result="success"\} [1-9]/);
+  });
+
   it('reverts drift at the next reconcile (requestedAt)', async () => {
     await k(['scale', 'deploy/web', '--replicas=5']);
     assert.equal(await k(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}']), '5');
