@@ -242,6 +242,31 @@ describe('bad input to the local cluster', () => {
     assert.equal(headless.status, 201, headless.body);
   });
 
+  it("a Service's ports are checked as kube does: ranges, target port names, protocol, names of several ports", async () => {
+    await storedThen();
+    const svc = (ports: unknown[]) => c.request('POST', '/api/v1/namespaces/default/services?dryRun=All', { body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ports' }, spec: { ports } } });
+    assert.equal((await svc([{ name: 'a', port: 65535, targetPort: 'http-alt' }, { name: 'b', port: 1, protocol: 'UDP' }])).status, 201);
+    const bad = await expectStatus(
+      await svc([{ name: 'a', port: 70000 }, { name: 'a', port: 80, targetPort: 0 }, { port: 81, targetPort: 'Not_A_Name' }]),
+      422,
+      'Invalid',
+    );
+    assert.deepEqual(
+      bad.details.causes.map((x: Any) => `${x.reason} ${x.field}`),
+      [
+        'FieldValueInvalid spec.ports[0].port',
+        'FieldValueInvalid spec.ports[0].targetPort', // defaulted to the port, as kube does
+        'FieldValueInvalid spec.ports[1].targetPort',
+        'FieldValueDuplicate spec.ports[1].name',
+        'FieldValueInvalid spec.ports[2].targetPort',
+        'FieldValueRequired spec.ports[2].name',
+      ],
+    );
+    const proto = await expectStatus(await svc([{ port: 80, protocol: 'HTTP' }]), 422, 'Invalid');
+    assert.deepEqual(proto.details.causes.map((x: Any) => `${x.reason} ${x.field}`), ['FieldValueNotSupported spec.ports[0].protocol']);
+    assert.match(bad.message, /spec\.ports\[0\]\.port: Invalid value: 70000: must be between 1 and 65535, inclusive/);
+  });
+
   it('an update of a stale resourceVersion is a 409 Conflict, the newer object kept', async () => {
     await storedThen();
     const cm = (await c.request('GET', `${CM}/kept`)).json();

@@ -96,9 +96,35 @@ const service: Strategy = {
     const was = (old as Any | undefined)?.spec;
     if (was?.clusterIP && s.clusterIP !== was.clusterIP && s.type !== 'ExternalName' && was.type !== 'ExternalName')
       errors.push({ type: 'FieldValueInvalid', field: 'spec.clusterIPs[0]', value: s.clusterIP, message: 'may not change once set' });
+    errors.push(...servicePortErrors((s.ports ?? []) as Any[]));
     return errors;
   },
 };
+
+const PORT_RANGE = 'must be between 1 and 65535, inclusive';
+const IANA_SVC_NAME = /^(?=.{1,15}$)(?!-)(?!.*--)[a-z0-9-]*[a-z][a-z0-9-]*(?<!-)$/;
+
+/** kube's ValidateService port rules: port and nodePort ranges, targetPort a port or an IANA name, unique names (the protocol is the schema's enum). */
+function servicePortErrors(ports: Any[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const names = new Set<string>();
+  ports.forEach((p, i) => {
+    const f = `spec.ports[${i}]`;
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) errors.push({ type: 'FieldValueInvalid', field: `${f}.port`, value: p.port, message: PORT_RANGE });
+    if (p.nodePort !== undefined && p.nodePort !== 0 && (!Number.isInteger(p.nodePort) || p.nodePort < 1 || p.nodePort > 65535))
+      errors.push({ type: 'FieldValueInvalid', field: `${f}.nodePort`, value: p.nodePort, message: PORT_RANGE });
+    const t = p.targetPort;
+    if (typeof t === 'number' && (!Number.isInteger(t) || t < 1 || t > 65535)) errors.push({ type: 'FieldValueInvalid', field: `${f}.targetPort`, value: t, message: PORT_RANGE });
+    if (typeof t === 'string' && !IANA_SVC_NAME.test(t))
+      errors.push({ type: 'FieldValueInvalid', field: `${f}.targetPort`, value: t, message: 'must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), at most 15 characters, at least one letter, no hyphen at either end or next to another' });
+    if (ports.length > 1 && !p.name) errors.push({ type: 'FieldValueRequired', field: `${f}.name`, message: 'Required value' });
+    if (p.name) {
+      if (names.has(p.name)) errors.push({ type: 'FieldValueDuplicate', field: `${f}.name`, value: p.name, message: 'Duplicate value' });
+      names.add(p.name);
+    }
+  });
+  return errors;
+}
 
 const secret: Strategy = {
   prepareForCreate: secretData,
