@@ -282,6 +282,10 @@ describe('Kustomization apply on the embedded local cluster', { concurrency: 3 }
     assert.match(ready.message, /immutable/);
     assert.match(failed.status.lastAttemptedRevision, /^main@sha1:/);
     assert.notEqual(failed.status.lastAppliedRevision, failed.status.lastAttemptedRevision);
+    // The failed attempt is in history, as Flux records it: its revision and the failure's reason.
+    assert.equal(failed.status.history[0].lastReconciledStatus, 'ImmutableFieldChanged');
+    assert.equal(failed.status.history[0].metadata.revision, failed.status.lastAttemptedRevision);
+    assert.equal(failed.status.history[1].lastReconciledStatus, 'ReconciliationSucceeded');
     const still = await bed.get('configmap', 'force-imm');
     assert.equal(still.metadata.uid, uid);
     assert.deepEqual(still.data, { v: '1' });

@@ -185,6 +185,10 @@ export function kustomizationReconciler(d: KustomizationDeps): ReconcilerDefinit
     defaultTimeoutMs: 5 * 60_000,
     newState: () => ({ started: Date.now() }),
     steps: [checkSpec, dependencies, source, build, apply, health],
+    // As Flux: an attempt that got as far as a build is recorded in history with its failure reason.
+    failed(ctx, reason) {
+      if (ctx.state.objects && ctx.state.artifact) recordHistory(ctx.status, digestOf(ctx.state.objects), ctx.state.artifact.revision, ctx.state.started, reason);
+    },
     dependencies: {
       refs: (obj) => {
         const src = sourceRefOf(obj);

@@ -84,6 +84,8 @@ export interface ReconcilerDefinition<S = unknown> {
    */
   negativeConditions?: string[];
   dependencies?: Dependencies;
+  /** Called with the reconcile's context when a step failed, before status is written (a kind's own failure record, e.g. history). */
+  failed?(ctx: StepContext<S>, reason: string, err: Error): void;
   /** Cleans up what the object owns outside the store (artifacts, applied objects) before it goes. */
   finalize(obj: KubeObject, log: Logger): Promise<void>;
   /** spec.timeout default when the object has none. */
@@ -333,6 +335,7 @@ export class Controller {
         }
       }
       ctx.fields.error = err.message;
+      this.o.reconciler.failed?.(ctx, reason, err);
       this.o.events?.event(obj, 'Warning', reason, err.message);
     }
     status.conditions = conditions.toArray();
