@@ -263,7 +263,7 @@ describe('flags and start-up', () => {
     );
   });
 
-  test('standalone, the generated CA is the client CA unless --client-ca-file names another; a cluster ignores it', async () => {
+  test('the generated CA is a client CA unless --client-ca-file names another: alone standalone, beside the cluster\'s with --kubeconfig', async () => {
     const log = createLogger('error', {}, () => {});
     const standalone = await AuthenticationConfigSource.start({ flags: DEFAULT_AUTHENTICATION_FLAGS, standaloneClientCA: pki.clientCA.cert, log });
     assert.equal(standalone.current().clientCA?.pem, pki.clientCA.cert);
@@ -273,8 +273,13 @@ describe('flags and start-up', () => {
     const flagged = await AuthenticationConfigSource.start({ flags: { ...DEFAULT_AUTHENTICATION_FLAGS, clientCAFile: file }, standaloneClientCA: pki.clientCA.cert, log });
     assert.equal(flagged.current().clientCA?.pem, pki.otherCA.cert);
     const inCluster = await AuthenticationConfigSource.start({ flags: DEFAULT_AUTHENTICATION_FLAGS, cluster: new KubeClient(kc), standaloneClientCA: pki.otherCA.cert, log });
-    assert.equal(inCluster.current().clientCA?.pem, cluster.caCert, 'the cluster\'s client CA, not the generated one');
+    // `npm start -- --kubeconfig …` on a workstation: the printed admin kubeconfig (signed by the generated
+    // CA) still works, and so do the cluster's own client certificates.
+    assert.equal(inCluster.current().clientCA?.pem, `${cluster.caCert}\n${pki.otherCA.cert}`, 'the cluster\'s client CA and the generated one');
     await inCluster.stop();
+    const inClusterFlagged = await AuthenticationConfigSource.start({ flags: { ...DEFAULT_AUTHENTICATION_FLAGS, clientCAFile: file }, cluster: new KubeClient(kc), standaloneClientCA: pki.clientCA.cert, log });
+    assert.equal(inClusterFlagged.current().clientCA?.pem, pki.otherCA.cert, '--client-ca-file replaces both');
+    await inClusterFlagged.stop();
   });
 
   test('a bad CA file or an empty header name fails the start', async () => {

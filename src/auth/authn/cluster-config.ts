@@ -117,7 +117,11 @@ export interface ConfigSourceOptions {
   flags: AuthenticationFlags;
   /** The host cluster; without it only the flags count. */
   cluster?: KubeClient;
-  /** PEM trusted as the client CA when neither --client-ca-file nor a cluster names one (standalone: the generated CA). */
+  /**
+   * The generated CA (the server made its own certificates: standalone, or `npm start -- --kubeconfig`
+   * on a workstation): trusted as a client CA unless --client-ca-file names one — with a cluster, beside
+   * the cluster's, so the printed admin kubeconfig works in both modes.
+   */
   standaloneClientCA?: string;
   log: Logger;
   /** Delay before a failed watch is started again. */
@@ -128,6 +132,9 @@ export class AuthenticationConfigSource {
   private config: AuthenticationConfig;
   private readonly listeners: ((c: AuthenticationConfig) => void)[] = [];
   private informer?: Informer<ConfigMap>;
+  /** The ConfigMap's part as last read, and the client CA trusted with it (the generated CA added). */
+  private fromCluster: AuthenticationConfig = {};
+  private merged?: { of?: CABundle; bundle: CABundle };
 
   private constructor(
     private readonly fixed: AuthenticationConfig,
@@ -156,6 +163,8 @@ export class AuthenticationConfigSource {
     }
     if (!fixed.clientCA && !o.cluster && o.standaloneClientCA) fixed.clientCA = new CABundle(o.standaloneClientCA);
     const source = new AuthenticationConfigSource(fixed, o);
+    // With a cluster, until its ConfigMap is read (or when it names no client CA), the generated CA alone.
+    if (!fixed.clientCA && o.cluster && o.standaloneClientCA) source.config = { ...fixed, clientCA: source.withGenerated(undefined) };
     if (o.cluster && !(fixed.clientCA && fixed.requestHeader)) await source.watch(o.cluster);
     return source;
   }
@@ -205,10 +214,19 @@ export class AuthenticationConfigSource {
     this.informer.start();
   }
 
+  /** The cluster's client CA with the generated one beside it (one bundle object per cluster bundle, so unchanged reads change nothing). */
+  private withGenerated(cluster: CABundle | undefined): CABundle | undefined {
+    const generated = this.o.standaloneClientCA;
+    if (!generated) return cluster;
+    if (!this.merged || this.merged.of !== cluster) this.merged = { of: cluster, bundle: new CABundle(cluster ? `${cluster.pem}\n${generated}` : generated) };
+    return this.merged.bundle;
+  }
+
   private apply(cm: ConfigMap) {
-    const fromCluster = fromConfigMap(cm.data ?? {}, this.config, (msg) => this.o.log.warn(`ConfigMap ${AUTHENTICATION_CONFIGMAP.name}: ${msg}`));
+    const fromCluster = fromConfigMap(cm.data ?? {}, this.fromCluster, (msg) => this.o.log.warn(`ConfigMap ${AUTHENTICATION_CONFIGMAP.name}: ${msg}`));
+    this.fromCluster = fromCluster;
     const next: AuthenticationConfig = {
-      clientCA: this.fixed.clientCA ?? fromCluster.clientCA,
+      clientCA: this.fixed.clientCA ?? this.withGenerated(fromCluster.clientCA),
       requestHeader: this.fixed.requestHeader ?? fromCluster.requestHeader,
     };
     if (sameConfig(next, this.config)) return;
