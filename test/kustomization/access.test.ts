@@ -334,5 +334,16 @@ describe('Kustomization access: impersonation, remote clusters, lockdown flags',
       // The same source in its own namespace is what the first test applied.
       assert.equal(cond(await locked.get('kustomization', 'tenant-app', 'tenant'), 'Ready')?.status, 'True');
     });
+
+    it('stalls a Kustomization with a dependsOn entry in another namespace (AccessDenied); one in its own namespace is fine', async () => {
+      await locked.kustomization('tenant-dep-out', { sourceRef: { kind: 'GitRepository', name: 'tenant-app' }, dependsOn: [{ name: 'shared', namespace: 'default', kind: 'GitRepository' }] }, 'tenant');
+      const c = await locked.condition('tenant-dep-out', 'Stalled', (x) => x.status === 'True', { namespace: 'tenant' });
+      assert.equal(c.reason, 'AccessDenied');
+      assert.match(c.message, /the dependency 'GitRepository\/default\/shared' is not in namespace 'tenant'/);
+      await locked.source('tenant-dep-in', { 'cm.yaml': configMap('tenant-dep-cm', 'tenant') }, 'tenant');
+      await locked.kustomization('tenant-dep-in', { dependsOn: [{ name: 'tenant-app' }] }, 'tenant');
+      await locked.ready('tenant-dep-in', { namespace: 'tenant' });
+      assert.equal(await locked.exists('configmap', 'tenant-dep-cm', 'tenant'), true);
+    });
   });
 });

@@ -65,9 +65,13 @@ async function findCycle(stores: ResourceStores, obj: KubeObject): Promise<strin
 const readyCondition = (o: KubeObject) => ((o.status?.conditions ?? []) as Condition[]).find((c) => c.type === 'Ready');
 
 /** Throws a WaitingError naming the first dependency that is not ready, or a StallingError for a cycle or a bad readyExpr. */
-export async function checkDependencies(stores: ResourceStores, obj: KubeObject, requeueMs: number): Promise<void> {
+export async function checkDependencies(stores: ResourceStores, obj: KubeObject, requeueMs: number, o: { noCrossNamespaceRefs?: boolean } = {}): Promise<void> {
   const deps = dependenciesOf(obj);
   if (!deps.length) return;
+  // Flux's lockdown: references between objects only within one namespace, dependencies included.
+  const foreign = o.noCrossNamespaceRefs ? deps.find((d) => d.namespace !== obj.metadata.namespace) : undefined;
+  if (foreign)
+    throw new StallingError(`cross-namespace references are disabled on this server (--no-cross-namespace-refs): the dependency '${label(foreign)}' is not in namespace '${obj.metadata.namespace}'`, 'AccessDenied');
   const cycle = await findCycle(stores, obj);
   if (cycle) throw new StallingError(`dependency cycle: ${cycle.join(' -> ')}`, 'DependencyCycle');
   const spec = obj.spec as unknown as KustomizationSpec;

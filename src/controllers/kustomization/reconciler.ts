@@ -79,7 +79,7 @@ export function kustomizationReconciler(d: KustomizationDeps): ReconcilerDefinit
   }
 
   async function dependencies(ctx: Ctx): Promise<void> {
-    await checkDependencies(d.stores, ctx.obj, d.requeueDependencyMs);
+    await checkDependencies(d.stores, ctx.obj, d.requeueDependencyMs, { noCrossNamespaceRefs: d.noCrossNamespaceRefs });
   }
 
   async function source(ctx: Ctx): Promise<void> {
