@@ -210,6 +210,21 @@ describe('Kustomization apply on the embedded local cluster', { concurrency: 3 }
     assert.deepEqual(await dataOf('ssa-override'), { a: 'mine' }, 'ssa: Ignore on the live object: not changed');
   });
 
+  it('spec.ignore: the paths of matching objects are left to whoever changed them; everything else is still corrected', async () => {
+    await setup('ap-ignore', { 'web.yaml': deployment('ignore-web'), 'cm.yaml': cm('ignore-cm', { a: '1', b: '2' }) }, {
+      ignore: [{ paths: ['/spec/replicas'], target: { kind: 'Deploy.*', labelSelector: 'kustomize.toolkit.fluxcd.io/name=ap-ignore' } }, { paths: ['/data/b'], target: { kind: 'ConfigMap', name: 'ignore-.*' } }],
+    });
+    assert.equal(await jsonpath('deploy', 'ignore-web', '.spec.replicas'), '2', 'created whole, as Git says');
+    assert.deepEqual(await dataOf('ignore-cm'), { a: '1', b: '2' });
+    await bed.k(['scale', 'deploy/ignore-web', '--replicas=5']); // as an HPA would
+    await bed.k(['patch', 'configmap/ignore-cm', '-p', '{"data":{"a":"changed","b":"changed"}}']);
+    await bed.k(['patch', 'deploy/ignore-web', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:0.1"}]']);
+    await reconcileReady('ap-ignore');
+    assert.equal(await jsonpath('deploy', 'ignore-web', '.spec.replicas'), '5', 'ignored: kept');
+    assert.equal(await jsonpath('deploy', 'ignore-web', '.spec.template.spec.containers[0].image'), 'nginx:1.27', 'not ignored: reverted');
+    assert.deepEqual(await dataOf('ignore-cm'), { a: '1', b: 'changed' });
+  });
+
   it('drift by kubectl edit, scale, patch and delete is reverted at the next reconcile', async () => {
     await setup('ap-drift', { 'web.yaml': deployment('drift-web'), 'cm.yaml': cm('drift-cm', { a: '1' }) });
     const image = () => jsonpath('deploy', 'drift-web', '.spec.template.spec.containers[0].image');

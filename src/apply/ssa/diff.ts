@@ -6,6 +6,7 @@
 import { DEFAULT_FIELD_MANAGER, KubeError, UnknownKindError, type KubeClient, type KubeObject } from '../../kube/client.js';
 import { hasDrifted, refOf, ssaPolicy } from './manager.js';
 import { sortObjects } from './sort.js';
+import { ignoredPaths, withoutIgnored, type IgnoreRule } from './ignore.js';
 
 export interface FieldChange {
   /** Dotted path, `spec.replicas`, `spec.template.spec.containers[0].image`. */
@@ -64,7 +65,7 @@ export function fieldChanges(live: KubeObject, desired: KubeObject): FieldChange
 }
 
 /** Dry-runs every object; one entry each, in apply order. An object the cluster refuses is `failed` with its message. */
-export async function diffAll(client: KubeClient, objects: KubeObject[], o: { fieldManager?: string; signal?: AbortSignal } = {}): Promise<DiffEntry[]> {
+export async function diffAll(client: KubeClient, objects: KubeObject[], o: { fieldManager?: string; signal?: AbortSignal; ignore?: IgnoreRule[] } = {}): Promise<DiffEntry[]> {
   const out: DiffEntry[] = [];
   for (const obj of sortObjects(objects)) {
     o.signal?.throwIfAborted();
@@ -82,7 +83,9 @@ export async function diffAll(client: KubeClient, objects: KubeObject[], o: { fi
         out.push({ ref, object: id, action: 'skipped', message: `ssa: ${policy === 'Ignore' || !live || ssaPolicy(live) !== 'Ignore' ? policy : 'Ignore'}` });
         continue;
       }
-      const dry = await client.apply(target, { fieldManager: o.fieldManager ?? DEFAULT_FIELD_MANAGER, force: true, dryRun: true, signal: o.signal });
+      // As the apply: spec.ignore's paths are not applied to an object that exists.
+      const applied = live && o.ignore?.length ? withoutIgnored(target, ignoredPaths(target, o.ignore)) : target;
+      const dry = await client.apply(applied, { fieldManager: o.fieldManager ?? DEFAULT_FIELD_MANAGER, force: true, dryRun: true, signal: o.signal });
       if (!live) out.push({ ref, object: id, action: 'created' });
       else if (!hasDrifted(live, dry)) out.push({ ref, object: id, action: 'unchanged' });
       else out.push({ ref, object: id, action: 'configured', changes: fieldChanges(live, dry) });

@@ -3,3 +3,4 @@ export * from './manager.js';
 export * from './sort.js';
 export * from './takeover.js';
 export * from './diff.js';
+export * from './ignore.js';

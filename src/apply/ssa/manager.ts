@@ -16,6 +16,7 @@ import type { Status } from '../../apis/meta/types.js';
 import { DEFAULT_FIELD_MANAGER, KubeError, UnknownKindError, type KubeClient, type KubeObject, type ResourceInfo } from '../../kube/client.js';
 import { isCRD, isNamespace, stagesOf } from './sort.js';
 import { DEFAULT_TAKEOVER, takeoverPatch, type FieldManagerMatch } from './takeover.js';
+import { ignoredPaths, withoutIgnored, type IgnoreRule } from './ignore.js';
 
 export const ANNOTATION_PREFIXES = ['kustomize.toolkit.fluxcd.io/', 'gitops.toolkit/'] as const;
 
@@ -47,6 +48,8 @@ export interface ApplyAllOptions {
   waitTimeoutMs?: number;
   /** Poll interval of that wait (default 250 ms). */
   waitIntervalMs?: number;
+  /** spec.ignore: paths left alone on objects that exist already (see ignore.ts). */
+  ignore?: IgnoreRule[];
   /** Managers whose fields are taken over (default: kubectl's and before-first-apply, as Flux). */
   takeover?: FieldManagerMatch[];
   signal?: AbortSignal;
@@ -230,6 +233,8 @@ class Applier {
   /** Dry run, skip rules, recreate and takeover of one object; whether it is to be written. */
   private async prepare(p: Planned): Promise<boolean> {
     p.live = await this.client.getOptional(this.refOfPlanned(p), { signal: this.o.signal });
+    const ignored = p.live && this.o.ignore?.length ? ignoredPaths(p.obj, this.o.ignore) : [];
+    if (ignored.length) p.obj = withoutIgnored(p.obj, ignored);
     const policy = ssaPolicy(p.obj);
     // As Flux: Ignore on the object or the live one; IfNotPresent on the object, once it exists.
     if (policy === 'Ignore' || (p.live && ssaPolicy(p.live) === 'Ignore') || (policy === 'IfNotPresent' && p.live)) {
@@ -262,7 +267,7 @@ class Applier {
     }
     let tookOver = false;
     if (p.live && ssaPolicy(p.obj) !== 'Merge') {
-      const patch = takeoverPatch(p.live, this.fieldManager, this.o.takeover ?? DEFAULT_TAKEOVER);
+      const patch = takeoverPatch(p.live, this.fieldManager, this.o.takeover ?? DEFAULT_TAKEOVER, ignored);
       if (patch.length) {
         try {
           await this.client.request('PATCH', this.objectPath(p), {

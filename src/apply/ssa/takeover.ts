@@ -4,7 +4,7 @@
 // are moved to our field manager as an Apply entry, and client-side apply's
 // `kubectl.kubernetes.io/last-applied-configuration` annotation is removed. The next server-side apply
 // then owns those fields, so a field removed from the source is removed from the cluster and an edit
-// is reverted.
+// is reverted — except the fields spec.ignore names (object-key paths), which stay with their manager.
 
 import type { ManagedFieldsEntry } from '../../apis/meta/types.js';
 import type { KubeObject } from '../../kube/client.js';
@@ -44,6 +44,23 @@ export function mergeFieldSets(a: FieldSet | undefined, b: FieldSet | undefined)
   return out;
 }
 
+/**
+ * `fs` split at `path` (object keys, as FieldsV1 spells them `f:<key>`): what lies at or below it, and
+ * the rest. Used to leave spec.ignore's fields with the manager that set them.
+ */
+function splitAt(fs: FieldSet, path: string[]): { rest: FieldSet; kept?: FieldSet } {
+  const key = `f:${path[0]}`;
+  if (!(key in fs)) return { rest: fs };
+  if (path.length === 1) {
+    const { [key]: kept, ...rest } = fs;
+    return { rest, kept: { [key]: kept } };
+  }
+  const inner = fs[key];
+  if (!inner || typeof inner !== 'object') return { rest: fs };
+  const sub = splitAt(inner as FieldSet, path.slice(1));
+  return { rest: { ...fs, [key]: sub.rest }, kept: sub.kept && { [key]: sub.kept } };
+}
+
 const matches = (e: ManagedFieldsEntry, ms: FieldManagerMatch[], owner: string) =>
   !e.subresource && e.manager !== owner && ms.some((m) => (e.manager ?? '').startsWith(m.name) && e.operation === m.operation);
 
@@ -52,7 +69,7 @@ const matches = (e: ManagedFieldsEntry, ms: FieldManagerMatch[], owner: string) 
  * merged with an Apply entry `owner` already has) and removes the last-applied annotation; empty when
  * there is nothing to take over.
  */
-export function takeoverPatch(live: KubeObject, owner: string, managers: FieldManagerMatch[] = DEFAULT_TAKEOVER): JsonPatchOp[] {
+export function takeoverPatch(live: KubeObject, owner: string, managers: FieldManagerMatch[] = DEFAULT_TAKEOVER, keep: string[][] = []): JsonPatchOp[] {
   const entries = live.metadata?.managedFields ?? [];
   const ops: JsonPatchOp[] = [];
   if (entries.some((e) => matches(e, managers, owner))) {
@@ -70,7 +87,18 @@ export function takeoverPatch(live: KubeObject, owner: string, managers: FieldMa
       }
     };
     for (const e of entries) {
-      if (matches(e, managers, owner) || (e.manager === owner && e.operation === 'Apply' && !e.subresource)) put(e);
+      if (matches(e, managers, owner)) {
+        // Fields under `keep` (spec.ignore) stay with the manager that set them.
+        let rest = (e.fieldsV1 ?? {}) as FieldSet;
+        let kept: FieldSet | undefined;
+        for (const path of keep) {
+          const s = splitAt(rest, path);
+          rest = s.rest;
+          if (s.kept) kept = mergeFieldSets(kept, s.kept);
+        }
+        put({ ...e, fieldsV1: rest });
+        if (kept) out.push({ ...e, fieldsV1: kept });
+      } else if (e.manager === owner && e.operation === 'Apply' && !e.subresource) put(e);
       else out.push(e);
     }
     ops.push({ op: 'replace', path: '/metadata/managedFields', value: out });

@@ -102,7 +102,7 @@ export function kustomizationReconciler(d: KustomizationDeps): ReconcilerDefinit
     const previous = ctx.status.inventory as ResourceInventory | undefined;
     let changeSet: ChangeSet;
     try {
-      changeSet = await applyAll(ctx.state.client!, ctx.state.objects!, { force: spec.force, signal: ctx.signal });
+      changeSet = await applyAll(ctx.state.client!, ctx.state.objects!, { force: spec.force, ignore: spec.ignore, signal: ctx.signal });
     } catch (e) {
       if (e instanceof ApplyError) {
         // Keep what was applied before the failure in the inventory, so a later reconcile prunes it if it leaves Git.
