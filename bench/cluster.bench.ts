@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { freePort } from '../test/helpers/server.js';
-import { BareSqlite, call, closedLoop, expect, median, ms, pct, printTable, rate, reportWatch, timeList, timedAsync, times, verdict, watchFanout, type Reply } from './common.js';
+import { BareSqlite, call, closedLoop, expect, kubectl, median, ms, pct, printTable, rate, reportWatch, timeList, timedAsync, times, verdict, watchFanout, type Reply } from './common.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CONCURRENCY = 16;
@@ -66,19 +66,6 @@ async function startCluster(dir: string): Promise<Cluster> {
     await exited;
   };
   return { port, tls, kubeconfig, stop };
-}
-
-/** kubectl with the cluster's admin kubeconfig; killed after `capMs`. */
-function kubectl(c: Cluster, args: string[], capMs: number): Promise<{ code: number; out: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn('kubectl', ['--kubeconfig', c.kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), capMs);
-    p.on('error', rej);
-    p.on('close', (code) => (clearTimeout(timer), res({ code: code ?? -1, out })));
-  });
 }
 
 interface Workload {
@@ -236,7 +223,7 @@ async function main(): Promise<void> {
     const kubectlRun = async (what: string, extra: string[] = []) => {
       const kubectlArgs = ['--cache-dir', join(dir, 'kube-cache'), 'apply', '--server-side', '--field-manager=bench', '--force-conflicts', ...extra, '-f', manifests];
       let r = { code: 0, out: '' };
-      const t = await timedAsync(async () => (r = await kubectl(c, kubectlArgs, KUBECTL_CAP_MS)));
+      const t = await timedAsync(async () => (r = await kubectl(c.kubeconfig, kubectlArgs, KUBECTL_CAP_MS)));
       const applied = r.out.split('\n').filter((l) => l.endsWith(' serverside-applied')).length;
       if (r.code !== 0 || applied !== kubectlObjs.length) throw new Error(`kubectl apply --server-side (${what}): exit ${r.code} after ${ms(t)}, ${applied} applied:\n${r.out.slice(-2000)}`);
       console.log(`kubectl apply --server-side -f DIR of ${applied} objects (${what}): ${(t / 1000).toFixed(2)} s, ${rate(applied / (t / 1000))}`);

@@ -1,6 +1,6 @@
 // What the API benchmarks share: HTTPS calls with keep-alive agents, closed and open load loops,
-// percentiles, the bare better-sqlite3 loop the servers are compared with, the watch fan-out and the
-// result table. Figures are printed, never asserted: these machines are noisy and have 2 cores.
+// percentiles, the bare better-sqlite3 loop the servers are compared with, the watch fan-out, the
+// result table, a JSON-lines watch of one collection, kubectl, and /proc readers. Figures are printed, never asserted: these machines are noisy and have 2 cores.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ClientRequest } from 'node:http';
@@ -334,6 +334,119 @@ export class Cleanups {
   }
 }
 
+// ---- watches ------------------------------------------------------------------------------------
+
+/** What a watch needs of an object: its name (the rest is the bench's to read). */
+export interface Named {
+  metadata: { name: string };
+}
+
+export interface WatchOptions {
+  port: number;
+  /** The client's ca, cert and key. */
+  tls: https.RequestOptions;
+  /** The watched collection without a query, e.g. `/apis/gitops.toolkit/v1/namespaces/default/gitrepositories`. */
+  path: string;
+  /** Where the watch starts (from a list of the collection). */
+  resourceVersion: string;
+  timeoutSeconds: number;
+  /** Starts its error messages, e.g. `watch gitrepositories`. */
+  label: string;
+}
+
+/**
+ * A watch of one collection of a server (JSON lines, one event a line): each object's latest state;
+ * `onEvent` sees each event as it arrives, with the time its chunk arrived.
+ */
+export class Watch<O extends Named> {
+  readonly objects = new Map<string, O>();
+  onEvent?: (o: O, at: number) => void;
+  failed?: Error;
+  readonly #waiters = new Set<() => void>();
+  #req?: ClientRequest;
+
+  /** Resolves once the server answered the watch with 200. */
+  static async open<O extends Named>(o: WatchOptions): Promise<Watch<O>> {
+    const w = new Watch<O>();
+    await new Promise<void>((res, rej) => {
+      const path = `${o.path}?watch=true&resourceVersion=${o.resourceVersion}&timeoutSeconds=${o.timeoutSeconds}`;
+      const req = https.request({ host: '127.0.0.1', port: o.port, path, ...o.tls, agent: false }, (r) => {
+        if (r.statusCode !== 200) return rej(new Error(`${o.label}: HTTP ${r.statusCode}`));
+        r.setEncoding('utf8');
+        let buf = '';
+        r.on('data', (chunk: string) => {
+          buf += chunk;
+          const at = performance.now();
+          for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+            const ev = JSON.parse(buf.slice(0, nl)) as { type: string; object: O };
+            buf = buf.slice(nl + 1);
+            if (ev.type === 'ERROR') w.failed ??= new Error(`${o.label}: ${JSON.stringify(ev.object)}`);
+            if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;
+            if (ev.type === 'DELETED') w.objects.delete(ev.object.metadata.name);
+            else w.objects.set(ev.object.metadata.name, ev.object);
+            w.onEvent?.(ev.object, at);
+          }
+          for (const check of w.#waiters) check();
+        });
+        res();
+      });
+      w.#req = req;
+      req.on('error', (e) => (req.destroyed ? undefined : rej(e)));
+      req.end();
+    });
+    return w;
+  }
+
+  /** Resolves with the object and the time it was seen once `test` holds for `name` (checked after each chunk). */
+  until(name: string, test: (o: O) => boolean, timeoutMs = 120_000): Promise<{ obj: O; at: number }> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.failed) {
+          done();
+          return reject(this.failed);
+        }
+        const o = this.objects.get(name);
+        if (o && test(o)) {
+          done();
+          resolve({ obj: o, at: performance.now() });
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${name} not there after ${timeoutMs} ms; status: ${JSON.stringify((this.objects.get(name) as { status?: unknown } | undefined)?.status)}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** Resolves once `test` held for `count` distinct objects (each first time recorded in `at`), or at `capMs`. */
+  async untilAll(count: number, test: (o: O) => boolean, capMs: number, at = new Map<string, number>()): Promise<Map<string, number>> {
+    const prev = this.onEvent;
+    await new Promise<void>((res) => {
+      const timer = setTimeout(res, capMs);
+      const check = (o: O, t: number) => {
+        if (!at.has(o.metadata.name) && test(o)) at.set(o.metadata.name, t);
+        if (at.size >= count || this.failed) (clearTimeout(timer), res());
+      };
+      for (const o of this.objects.values()) check(o, performance.now());
+      this.onEvent = (o, t) => (prev?.(o, t), check(o, t));
+      if (at.size >= count) (clearTimeout(timer), res());
+    });
+    this.onEvent = prev;
+    if (this.failed) throw this.failed;
+    return at;
+  }
+
+  close(): void {
+    this.#req?.destroy();
+  }
+}
+
 /** kubectl with `kubeconfig` only (an exported KUBECONFIG is ignored), killed after `capMs`; stdout and stderr together. */
 export function kubectl(kubeconfig: string, args: string[], capMs: number): Promise<{ code: number; out: string }> {
   return new Promise((res, rej) => {
@@ -382,6 +495,31 @@ export function threadCpu(pid: number): Map<number, number> {
     }
   }
   return out;
+}
+
+/** CPU ms of `pid`'s threads since `before`: the main thread, threads started since (workers), the rest. */
+export function threadSplit(pid: number, before: Map<number, number>, now: Map<number, number>) {
+  let workers = 0;
+  let helpers = 0;
+  for (const [tid, v] of now) {
+    if (tid === pid) continue;
+    if (before.has(tid)) helpers += v - before.get(tid)!;
+    else workers += v;
+  }
+  return { main: now.get(pid)! - before.get(pid)!, workers, helpers, newThreads: [...now.keys()].filter((t) => !before.has(t)).length };
+}
+
+/** Runs `sample` now, every `everyMs` and once more when stopped; `stop` returns what `result` makes of the samples. */
+export function sampleEvery<T>(everyMs: number, sample: () => void, result: () => T): { stop(): T } {
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return result();
+    },
+  };
 }
 
 /** The live child processes of `pid` (of all its threads). */

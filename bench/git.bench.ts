@@ -14,15 +14,15 @@
 // The repositories are generated deterministically (seeded), so every run fetches the same commits.
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import type http from 'node:http';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitServer } from '../test/helpers/git-server.js';
 import { TestServer } from '../test/helpers/server.js';
 import { manyFilesRepo, zerosRepo } from '../test/sources/large-repos.js';
+import { cpuOf, machineCpu, sampleEvery, threadCpu, threadSplit, Watch } from './common.js';
 
 const BIG_FILES = 2000;
 const BIG_BYTES = 20_000_000;
@@ -35,7 +35,6 @@ const CREATE_CONCURRENCY = 16;
 const BASELINE_CLONES = 100; // the fleet baseline: this many CLI clones, scaled to FLEET
 const BUDGET_MS = 6 * 60_000; // the --concurrent 8 run only starts while the bench is under this
 const API = '/apis/gitops.toolkit/v1/namespaces';
-const CLK_TCK = 100;
 
 const started = performance.now();
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -75,33 +74,6 @@ function memory(pid: number): { rss: number; hwm: number } {
   return { rss: kB('VmRSS'), hwm: kB('VmHWM') };
 }
 
-/** utime+stime (and, for reaped children, cutime+cstime) of a process or thread, in ms. */
-function cpuOf(statPath: string): { own: number; children: number } {
-  const f = readFileSync(statPath, 'utf8');
-  const v = f.slice(f.lastIndexOf(')') + 2).split(' ').map(Number); // v[0] is field 3 (state)
-  return { own: ((v[11] + v[12]) * 1000) / CLK_TCK, children: ((v[13] + v[14]) * 1000) / CLK_TCK };
-}
-
-/** CPU ms the whole machine spent busy (every process, every tenant of this VM), and idle. */
-function machineCpu(): { busy: number; idle: number } {
-  const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = v;
-  return { busy: ((user + nice + system + irq + softirq + steal) * 1000) / CLK_TCK, idle: ((idle + iowait) * 1000) / CLK_TCK };
-}
-
-/** CPU ms per thread of `pid`. */
-function threadCpu(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.set(Number(t), cpuOf(`/proc/${pid}/task/${t}/stat`).own);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return out;
-}
-
 /** Samples a process's VmRSS every 50 ms while running. */
 function rssSampler(pid: number): { stop(): number } {
   let peak = 0;
@@ -112,15 +84,7 @@ function rssSampler(pid: number): { stop(): number } {
       // process gone
     }
   };
-  sample();
-  const timer = setInterval(sample, 50);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return peak;
-    },
-  };
+  return sampleEvery(50, sample, () => peak);
 }
 
 // ---- the API ------------------------------------------------------------------------------------
@@ -130,78 +94,11 @@ const ready = (o: Obj) =>
   o.status?.observedGeneration === o.metadata.generation && o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
 
 /** A watch of one namespace's GitRepositories that keeps each object's latest state and its arrival time. */
-class Watch {
-  readonly objects = new Map<string, Obj>();
-  onEvent?: (o: Obj, at: number) => void;
-  private readonly waiters = new Set<() => void>();
-  private req?: ReturnType<typeof https.request>;
-  private failed?: Error;
-
-  static async open(s: TestServer, ns: string): Promise<Watch> {
-    const list = await s.request('GET', `${API}/${ns}/gitrepositories?limit=1`);
-    if (list.status !== 200) throw new Error(`list: HTTP ${list.status} ${list.body}`);
-    const w = new Watch();
-    await w.start(s, `${API}/${ns}/gitrepositories?watch=true&resourceVersion=${list.json().metadata.resourceVersion}&timeoutSeconds=1800`);
-    return w;
-  }
-
-  private start(s: TestServer, path: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.req = https.request({ host: '127.0.0.1', port: s.port, path, ca: s.caCert, cert: s.adminCert, key: s.adminKey, agent: false }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
-        res.setEncoding('utf8');
-        let buf = '';
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          const at = performance.now();
-          for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-            const ev = JSON.parse(buf.slice(0, nl)) as { type: string; object: Obj };
-            buf = buf.slice(nl + 1);
-            if (ev.type === 'ERROR') this.failed ??= new Error(`watch error: ${JSON.stringify(ev.object)}`);
-            if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;
-            if (ev.type === 'DELETED') this.objects.delete(ev.object.metadata.name);
-            else this.objects.set(ev.object.metadata.name, ev.object);
-            this.onEvent?.(ev.object, at);
-          }
-          for (const w of this.waiters) w();
-        });
-        resolve();
-      });
-      this.req.on('error', (e) => (this.req?.destroyed ? undefined : reject(e)));
-      this.req.end();
-    });
-  }
-
-  /** Resolves with the object and the time its event arrived once `test` holds for `name`. */
-  until(name: string, test: (o: Obj) => boolean, timeoutMs = 120_000): Promise<{ obj: Obj; at: number }> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.failed) {
-          done();
-          return reject(this.failed);
-        }
-        const o = this.objects.get(name);
-        if (o && test(o)) {
-          done();
-          resolve({ obj: o, at: performance.now() });
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${name} not there after ${timeoutMs} ms; status: ${JSON.stringify(this.objects.get(name)?.status)}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  close(): void {
-    this.req?.destroy();
-  }
+async function openWatch(s: TestServer, ns: string): Promise<Watch<Obj>> {
+  const list = await s.request('GET', `${API}/${ns}/gitrepositories?limit=1`);
+  if (list.status !== 200) throw new Error(`list: HTTP ${list.status} ${list.body}`);
+  const tls = { ca: s.caCert, cert: s.adminCert, key: s.adminKey };
+  return Watch.open<Obj>({ port: s.port, tls, path: `${API}/${ns}/gitrepositories`, resourceVersion: list.json().metadata.resourceVersion, timeoutSeconds: 1800, label: 'watch' });
 }
 
 /** The main thread's V8 heap, from the server's own /metrics (prom-client's default metrics). */
@@ -357,7 +254,7 @@ async function bigRepository(git: GitServer, work: string) {
   const server = await TestServer.start();
   cleanups.push(() => server.cleanup());
   const pid = server.proc!.pid!;
-  const watch = await Watch.open(server, 'default');
+  const watch = await openWatch(server, 'default');
   cleanups.push(async () => watch.close());
   const apply = (name: string, url: string) => server.k(['apply', '-f', '-'], { input: manifest('default', name, url) });
 
@@ -455,7 +352,7 @@ async function fleet(git: GitServer, timings: GitTimings, concurrent: number) {
   cleanups.push(() => server.cleanup());
   const pid = server.proc!.pid!;
   const ns = 'fleet';
-  const watch = await Watch.open(server, ns);
+  const watch = await openWatch(server, ns);
   cleanups.push(async () => watch.close());
   const readyAt = new Map<string, number>();
   let done!: () => void;
@@ -499,14 +396,7 @@ async function fleet(git: GitServer, timings: GitTimings, concurrent: number) {
   const heap = await mainHeap(server);
 
   const threads = threadCpu(pid);
-  const mainCpu = threads.get(pid)! - threadsIdle.get(pid)!;
-  let workers = 0;
-  let helpers = 0;
-  for (const [tid, v] of threads) {
-    if (tid === pid) continue;
-    if (threadsIdle.has(tid)) helpers += v - threadsIdle.get(tid)!;
-    else workers += v;
-  }
+  const { main: mainCpu, workers, helpers } = threadSplit(pid, threadsIdle, threads);
   const serverCpu = cpuOf(`/proc/${pid}/stat`).own - cpu0.server;
   const bench = cpuOf('/proc/self/stat');
   const machine = machineCpu();
@@ -557,7 +447,7 @@ async function hostileMemory(git: GitServer, work: string, repo: string, done: (
   const server = await TestServer.start();
   cleanups.push(() => server.cleanup());
   const pid = server.proc!.pid!;
-  const watch = await Watch.open(server, 'default');
+  const watch = await openWatch(server, 'default');
   cleanups.push(async () => watch.close());
   await server.k(['apply', '-f', '-'], { input: manifest('default', 'warm', git.url('small-0')) });
   await watch.until('warm', ready);

@@ -40,7 +40,7 @@ import { deflateSync } from 'node:zlib';
 import yaml from 'js-yaml';
 import { GitServer } from '../test/helpers/git-server.js';
 import { freePort } from '../test/helpers/server.js';
-import { call, childrenOf, Cleanups, cpuOf, expect, kubectl, machineCpu, median, pct, pool, printTable, procStatus, threadCpu, times, verdict } from './common.js';
+import { call, childrenOf, Cleanups, cpuOf, expect, kubectl, machineCpu, median, pct, pool, printTable, procStatus, sampleEvery, threadCpu, threadSplit, times, verdict, Watch } from './common.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.KS_BENCH_COUNT ?? 1000);
@@ -71,18 +71,6 @@ const appName = (i: number) => `app-${pad(i)}`;
 
 // ---- /proc --------------------------------------------------------------------------------------
 
-/** CPU ms of `pid`'s threads since `before`: the main thread, threads started since (workers), the rest. */
-function threadSplit(pid: number, before: Map<number, number>, now: Map<number, number>) {
-  let workers = 0;
-  let helpers = 0;
-  for (const [tid, v] of now) {
-    if (tid === pid) continue;
-    if (before.has(tid)) helpers += v - before.get(tid)!;
-    else workers += v;
-  }
-  return { main: now.get(pid)! - before.get(pid)!, workers, helpers, newThreads: [...now.keys()].filter((t) => !before.has(t)).length };
-}
-
 /** Every 50 ms: the server's VmRSS, and the summed VmRSS of its child processes (kustomize builds). */
 function rssSampler(pid: number) {
   let peak = 0;
@@ -110,15 +98,7 @@ function rssSampler(pid: number) {
     treePeak = Math.max(treePeak, own + kids);
     maxChildren = Math.max(maxChildren, list.length);
   };
-  sample();
-  const timer = setInterval(sample, 50);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return { peak, childPeak, treePeak, maxChildren };
-    },
-  };
+  return sampleEvery(50, sample, () => ({ peak, childPeak, treePeak, maxChildren }));
 }
 
 // ---- the server, with the request-counting preload ---------------------------------------------
@@ -407,65 +387,11 @@ const kustomization = (name: string) =>
 type Obj = { metadata: { name: string; generation?: number; annotations?: Record<string, string> }; status?: any };
 const ready = (o: Obj) => o.status?.observedGeneration === o.metadata.generation && o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
 
-/** A watch of one collection of the server: each object's latest state; `onEvent` sees each event as it arrives. */
-class Watch {
-  readonly objects = new Map<string, Obj>();
-  onEvent?: (o: Obj, at: number) => void;
-  private req?: ReturnType<typeof https.request>;
-  failed?: Error;
-
-  static async open(s: Server, agent: https.Agent, plural: string): Promise<Watch> {
-    const list = await expect(200, call(s.port, agent, 'GET', `${API}/${plural}?limit=1`));
-    const rv = JSON.parse(list.body.toString()).metadata.resourceVersion as string;
-    const w = new Watch();
-    await new Promise<void>((res, rej) => {
-      const path = `${API}/${plural}?watch=true&resourceVersion=${rv}&timeoutSeconds=3600`;
-      w.req = https.request({ host: '127.0.0.1', port: s.port, path, ...s.tls, agent: false }, (r) => {
-        if (r.statusCode !== 200) return rej(new Error(`watch ${plural}: HTTP ${r.statusCode}`));
-        r.setEncoding('utf8');
-        let buf = '';
-        r.on('data', (chunk: string) => {
-          buf += chunk;
-          const at = performance.now();
-          for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-            const ev = JSON.parse(buf.slice(0, nl)) as { type: string; object: Obj };
-            buf = buf.slice(nl + 1);
-            if (ev.type === 'ERROR') w.failed ??= new Error(`watch ${plural}: ${JSON.stringify(ev.object)}`);
-            if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') continue;
-            if (ev.type === 'DELETED') w.objects.delete(ev.object.metadata.name);
-            else w.objects.set(ev.object.metadata.name, ev.object);
-            w.onEvent?.(ev.object, at);
-          }
-        });
-        res();
-      });
-      w.req.on('error', (e) => (w.req?.destroyed ? undefined : rej(e)));
-      w.req.end();
-    });
-    return w;
-  }
-
-  /** Resolves once `test` held for `count` distinct objects (each first time recorded in `at`), or at `capMs`. */
-  async untilAll(count: number, test: (o: Obj) => boolean, capMs: number, at = new Map<string, number>()): Promise<Map<string, number>> {
-    const prev = this.onEvent;
-    await new Promise<void>((res) => {
-      const timer = setTimeout(res, capMs);
-      const check = (o: Obj, t: number) => {
-        if (!at.has(o.metadata.name) && test(o)) at.set(o.metadata.name, t);
-        if (at.size >= count || this.failed) (clearTimeout(timer), res());
-      };
-      for (const o of this.objects.values()) check(o, performance.now());
-      this.onEvent = (o, t) => (prev?.(o, t), check(o, t));
-      if (at.size >= count) (clearTimeout(timer), res());
-    });
-    this.onEvent = prev;
-    if (this.failed) throw this.failed;
-    return at;
-  }
-
-  close(): void {
-    this.req?.destroy();
-  }
+/** A watch of one collection of the server, from a list of it over `agent`. */
+async function openWatch(s: Server, agent: https.Agent, plural: string): Promise<Watch<Obj>> {
+  const list = await expect(200, call(s.port, agent, 'GET', `${API}/${plural}?limit=1`));
+  const resourceVersion = JSON.parse(list.body.toString()).metadata.resourceVersion as string;
+  return Watch.open<Obj>({ port: s.port, tls: s.tls, path: `${API}/${plural}`, resourceVersion, timeoutSeconds: 3600, label: `watch ${plural}` });
 }
 
 /** One GET every PROBE_MS until stopped; the latencies. */
@@ -528,8 +454,8 @@ async function main(): Promise<void> {
   for (const ns of [APPS, BASELINE])
     await expect(201, call(server.clusterPort, clusterAgent, 'POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })));
 
-  const sources = await Watch.open(server, agent, 'gitrepositories');
-  const kss = await Watch.open(server, agent, 'kustomizations');
+  const sources = await openWatch(server, agent, 'gitrepositories');
+  const kss = await openWatch(server, agent, 'kustomizations');
   cleanups.add(async () => (sources.close(), kss.close()));
   const sourceReady = new Map<string, number>();
   sources.onEvent = (o, at) => void (!sourceReady.has(o.metadata.name) && ready(o) && sourceReady.set(o.metadata.name, at));
