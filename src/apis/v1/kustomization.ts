@@ -312,7 +312,7 @@ export const applierStatusSchema = (kind: string, fields: Record<string, JSONSch
 
 const SOURCE_KINDS_FLUX = ['OCIRepository', 'GitRepository', 'Bucket', 'ExternalArtifact'];
 /** The kinds a Kustomization can read from that this server serves (Flux also has ExternalArtifact). */
-const SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket'];
+export const SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket'];
 
 const spec = obj(
   'The desired state: which source path to build, how to transform the result and how to apply it.',

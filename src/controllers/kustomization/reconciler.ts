@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { KubeObject } from '../../apis/meta/types.js';
 import { GROUP, VERSION } from '../../apis/v1/common.js';
-import type { KustomizationSpec, ReconcileSnapshot, ResourceInventory } from '../../apis/v1/kustomization.js';
+import { SOURCE_KINDS, type KustomizationSpec, type ReconcileSnapshot, type ResourceInventory } from '../../apis/v1/kustomization.js';
 import { applyAll, ApplyError, type ChangeSet } from '../../apply/ssa/index.js';
 import { diff as inventoryDiff, finalizeInventory, inventoryOf, normalize, prune, refOf, summarize } from '../../apply/inventory/index.js';
 import type { KubeClient, ObjectRef } from '../../kube/client.js';
@@ -18,7 +18,7 @@ import { dependencyKey, type ReconcilerDefinition, type StepContext } from '../r
 import { ReconcileError, StallingError } from '../runtime/errors.js';
 import { checkDependencies, dependencyKeys } from './dependencies.js';
 import { HEALTHY, healthRefs, waitHealthy } from './health.js';
-import { checkRenderable, render, resolveSource, sourceRefOf, SOURCE_KINDS, type RenderDeps, type SourceArtifact } from './render.js';
+import { checkRenderable, render, resolveSource, sourceRefOf, type RenderDeps, type SourceArtifact } from './render.js';
 import { TargetClients } from './target.js';
 
 export const FINALIZER = 'gitops.toolkit/finalizer';

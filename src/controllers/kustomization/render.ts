@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeObject } from '../../apis/meta/types.js';
 import { GROUP, VERSION } from '../../apis/v1/common.js';
-import type { KustomizationSpec, SubstituteReference } from '../../apis/v1/kustomization.js';
+import { SOURCE_KINDS, type KustomizationSpec, type SubstituteReference } from '../../apis/v1/kustomization.js';
 import { buildKustomization, BuildError, collectVars, type FetchedSource, type KubeManifest } from '../../apply/build/index.js';
 import { ownerLabels } from '../../apply/inventory/index.js';
 import { isOwnArtifact, type ArtifactStore } from '../../artifacts/store.js';
@@ -17,8 +17,6 @@ import type { ResourceStores } from '../../registry/resource-stores.js';
 import { StatusError } from '../../apis/meta/errors.js';
 import { ReconcileError, StallingError, WaitingError } from '../runtime/errors.js';
 
-/** The source kinds a Kustomization may build from. */
-export const SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket'];
 
 export interface SourceArtifact {
   path: string;
