@@ -145,6 +145,19 @@ describe('ArtifactStore.verify', () => {
     assert.equal(again.path, a.path);
     assert.equal(await store.verify(a.path, a.digest), true);
   });
+
+  test('verifyOnce hashes an artifact once, then checks that it is still there', async () => {
+    const a = await store.store(owner('once'), tree('once'));
+    assert.equal(await store.verifyOnce(a.path, `sha256:${'0'.repeat(64)}`), false, 'a wrong digest is never remembered');
+    assert.equal(await store.verifyOnce(a.path, a.digest), true);
+    const abs = store.absolute(a.path);
+    const bytes = await readFile(abs);
+    bytes[bytes.length - 5] ^= 0xff;
+    await writeFile(abs, bytes);
+    assert.equal(await store.verifyOnce(a.path, a.digest), true, 'not hashed again (stored files do not change in place)');
+    await rm(abs);
+    assert.equal(await store.verifyOnce(a.path, a.digest), false, 'a file gone is noticed');
+  });
 });
 
 describe('path guards', () => {

@@ -81,6 +81,9 @@ async function sha256File(file: string): Promise<string> {
 }
 
 export class ArtifactStore {
+  /** `path@digest` of artifacts hashed in full since this process started. */
+  private readonly verified = new Set<string>();
+
   constructor(readonly root: string) {}
 
   /** Absolute path of a stored artifact's relative path; throws UnsafePathError for anything else. */
@@ -155,6 +158,23 @@ export class ArtifactStore {
       await unlink(abs).catch(ignoreCode('ENOENT'));
     }
     return `sha256:${actual}` === digest;
+  }
+
+  /**
+   * verify(), hashing a given artifact in full once per process: stored files never change in place
+   * (content-addressed, written by rename), so after the first check existence is enough. Every
+   * reconcile of every source and Kustomization asks, so this keeps a full read off that path.
+   */
+  async verifyOnce(path: string, digest: string): Promise<boolean> {
+    const key = `${path}@${digest}`;
+    if (this.verified.has(key)) {
+      if (await this.exists(path)) return true;
+      this.verified.delete(key);
+      return false;
+    }
+    const ok = await this.verify(path, digest);
+    if (ok) this.verified.add(key);
+    return ok;
   }
 
   /** The file to serve and its size; ArtifactNotFoundError when it is not there. */

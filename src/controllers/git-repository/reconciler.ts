@@ -88,17 +88,13 @@ function observed(spec: GitRepositorySpec): Record<string, unknown> {
 type Ctx = StepContext<GitState>;
 
 export function gitRepositoryReconciler(d: GitRepositoryDeps): ReconcilerDefinition<GitState> {
-  // Digests are checked in full once per server start; after that, existence is enough.
-  const verifiedOnce = new Set<string>();
 
   async function reconcileStorage(ctx: Ctx): Promise<void> {
     const artifact = ctx.status.artifact as Artifact | undefined;
     const owner = ownerOf(ctx.obj);
     if (artifact) {
-      const key = `${cacheKey(ctx.obj)}@${artifact.digest}`;
-      const ok = isOwnArtifact(owner, artifact.path, artifact.digest) && (verifiedOnce.has(key) ? await d.artifacts.exists(artifact.path) : await d.artifacts.verify(artifact.path, artifact.digest));
-      if (ok) verifiedOnce.add(key);
-      else {
+      const ok = isOwnArtifact(owner, artifact.path, artifact.digest) && (await d.artifacts.verifyOnce(artifact.path, artifact.digest));
+      if (!ok) {
         // Lost, corrupt (a restored data dir, a disk fault) or not this object's (a forged status): build it again.
         ctx.log.warn('artifact missing from storage; rebuilding', { path: artifact.path });
         delete ctx.status.artifact;

@@ -111,8 +111,8 @@ export async function substitutionVars(d: RenderDeps, obj: KubeObject): Promise<
 /** Unpacks the artifact privately, builds it, and labels the objects as this Kustomization's. */
 export async function render(d: RenderDeps, obj: KubeObject, resolved: { source: KubeObject; artifact: SourceArtifact }, signal?: AbortSignal): Promise<Rendered> {
   const { artifact } = resolved;
-  const file = (await d.artifacts.open(artifact.path).catch(() => undefined))?.file;
-  if (!file || !(await d.artifacts.verify(artifact.path, artifact.digest)))
+  const file = (await d.artifacts.verifyOnce(artifact.path, artifact.digest)) && (await d.artifacts.open(artifact.path).catch(() => undefined))?.file;
+  if (!file)
     throw new ReconcileError(`the artifact of revision '${artifact.revision}' is missing from storage or does not match its digest ${artifact.digest}; its source rebuilds it`, 'ArtifactFailed');
   const dir = await mkdtemp(join(d.workDir, `${obj.metadata.namespace}-${obj.metadata.name}-`));
   try {
