@@ -142,10 +142,24 @@ describe('Kustomization views on the local cluster', () => {
     await bed.k(['patch', 'configmap/diff-a', '--type=merge', '-p', '{"data":{"k":"drifted","extra":"x"}}']);
     await bed.k(['patch', 'secret/diff-s', '--type=merge', '-p', JSON.stringify({ data: { pw: b64('drifted-secret-value') } })]);
     const d = await diffOf('diffapp');
-    // `extra` is the other manager's field (kubectl's patch): applying keeps it, so only `k` changes.
-    assert.deepEqual(entry(d.entries, 'ConfigMap/default/diff-a'), { ref: 'ConfigMap/default/diff-a', action: 'configured', changes: [{ path: 'data.k', live: 'drifted', desired: 'v' }] });
+    // `extra` was added by kubectl patch: the apply takes kubectl's fields over and removes it (as
+    // apply.test.ts checks on the cluster), and the diff says so.
+    assert.deepEqual(entry(d.entries, 'ConfigMap/default/diff-a'), {
+      ref: 'ConfigMap/default/diff-a',
+      action: 'configured',
+      changes: [
+        { path: 'data.extra', live: 'x' },
+        { path: 'data.k', live: 'drifted', desired: 'v' },
+      ],
+      message: 'fields set by kubectl-patch would be taken over: those Git no longer has are removed',
+    });
     assert.equal(entry(d.entries, 'ConfigMap/default/diff-b').action, 'unchanged');
-    assert.deepEqual(entry(d.entries, 'Secret/default/diff-s'), { ref: 'Secret/default/diff-s', action: 'configured', changes: [{ path: 'data.pw', live: '<redacted>', desired: '<redacted>' }] });
+    assert.deepEqual(entry(d.entries, 'Secret/default/diff-s'), {
+      ref: 'Secret/default/diff-s',
+      action: 'configured',
+      changes: [{ path: 'data.pw', live: '<redacted>', desired: '<redacted>' }],
+      message: 'fields set by kubectl-patch would be taken over: those Git no longer has are removed',
+    });
     for (const v of ['first-secret-value', 'drifted-secret-value']) {
       assert.ok(!d.text.includes(v) && !d.text.includes(b64(v)), `diff shows ${v}`);
     }

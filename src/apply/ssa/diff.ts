@@ -1,12 +1,12 @@
-// What applying would change, without changing anything: each object is read and applied with a
-// server-side dry run (the cluster's own defaulting, admission and field ownership decide), and the
-// result is compared with the live object. Used by a Kustomization's `diff` view (what Flux can only
+// What applying would change, without changing anything: applyAll's preview (each object read and
+// applied with a server-side dry run: the cluster's own defaulting, admission and field ownership
+// decide), compared with the live object. Used by a Kustomization's `diff` view (what Flux can only
 // do client-side with `flux diff`). Secrets' values never appear: their changed keys are named only.
 
-import { DEFAULT_FIELD_MANAGER, KubeError, UnknownKindError, type KubeClient, type KubeObject } from '../../kube/client.js';
-import { hasDrifted, refOf, ssaPolicy } from './manager.js';
-import { sortObjects } from './sort.js';
-import { ignoredPaths, withoutIgnored, type IgnoreRule } from './ignore.js';
+import type { KubeClient, KubeObject } from '../../kube/client.js';
+import { previewAll } from './manager.js';
+import { LAST_APPLIED_ANNOTATION, type FieldSet } from './takeover.js';
+import type { IgnoreRule } from './ignore.js';
 
 export interface FieldChange {
   /** Dotted path, `spec.replicas`, `spec.template.spec.containers[0].image`. */
@@ -64,35 +64,56 @@ export function fieldChanges(live: KubeObject, desired: KubeObject): FieldChange
   return out;
 }
 
-/** Dry-runs every object; one entry each, in apply order. An object the cluster refuses is `failed` with its message. */
-export async function diffAll(client: KubeClient, objects: KubeObject[], o: { fieldManager?: string; signal?: AbortSignal; ignore?: IgnoreRule[] } = {}): Promise<DiffEntry[]> {
-  const out: DiffEntry[] = [];
-  for (const obj of sortObjects(objects)) {
-    o.signal?.throwIfAborted();
-    let ref = refOf(obj.kind ?? '?', obj.metadata?.name ?? '?', obj.metadata?.namespace);
-    try {
-      const info = await client.resourceFor({ apiVersion: obj.apiVersion!, kind: obj.kind! }, { signal: o.signal });
-      const namespace = info.namespaced ? obj.metadata!.namespace || client.namespace : undefined;
-      const target = { ...obj, metadata: { ...obj.metadata!, ...(namespace ? { namespace } : {}) } };
-      if (!namespace) delete (target.metadata as { namespace?: string }).namespace;
-      ref = refOf(obj.kind!, obj.metadata!.name!, namespace);
-      const live = await client.getOptional({ apiVersion: obj.apiVersion!, kind: obj.kind!, name: obj.metadata!.name!, namespace }, { signal: o.signal });
-      const id = { apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, ...(namespace ? { namespace } : {}) } };
-      const policy = ssaPolicy(obj);
-      if (policy === 'Ignore' || (live && ssaPolicy(live) === 'Ignore') || (policy === 'IfNotPresent' && live)) {
-        out.push({ ref, object: id, action: 'skipped', message: `ssa: ${policy === 'Ignore' || !live || ssaPolicy(live) !== 'Ignore' ? policy : 'Ignore'}` });
-        continue;
-      }
-      // As the apply: spec.ignore's paths are not applied to an object that exists.
-      const applied = live && o.ignore?.length ? withoutIgnored(target, ignoredPaths(target, o.ignore)) : target;
-      const dry = await client.apply(applied, { fieldManager: o.fieldManager ?? DEFAULT_FIELD_MANAGER, force: true, dryRun: true, signal: o.signal });
-      if (!live) out.push({ ref, object: id, action: 'created' });
-      else if (!hasDrifted(live, dry)) out.push({ ref, object: id, action: 'unchanged' });
-      else out.push({ ref, object: id, action: 'configured', changes: fieldChanges(live, dry) });
-    } catch (e) {
-      if (e instanceof KubeError || e instanceof UnknownKindError) out.push({ ref, action: 'failed', message: (e as Error).message });
-      else throw e;
+/**
+ * The fields of `taken` (FieldsV1, object keys `f:` only) that `live` has and `applied` does not: the
+ * apply removes them once they are its own. List items (`k:`, `i:`, `v:`) are not followed.
+ */
+function removedByTakeover(live: KubeObject, applied: KubeObject, taken: FieldSet): FieldChange[] {
+  const out: FieldChange[] = [];
+  const secret = live.kind === 'Secret';
+  const walk = (fs: FieldSet, l: unknown, a: unknown, path: string[]) => {
+    for (const [key, sub] of Object.entries(fs)) {
+      if (!key.startsWith('f:') || out.length >= MAX_CHANGES) continue;
+      const name = key.slice(2);
+      const lv = l && typeof l === 'object' && !Array.isArray(l) ? (l as Record<string, unknown>)[name] : undefined;
+      const av = a && typeof a === 'object' && !Array.isArray(a) ? (a as Record<string, unknown>)[name] : undefined;
+      if (lv === undefined) continue;
+      const at = [...path, name];
+      if (av === undefined) {
+        if (!(at[0] === 'metadata' && ['managedFields', 'resourceVersion'].includes(at[1] ?? '')) && at[0] !== 'status')
+          out.push({ path: at.join('.'), live: secret && (at[0] === 'data' || at[0] === 'stringData' || name === LAST_APPLIED_ANNOTATION) ? REDACTED : lv });
+      } else if (sub && typeof sub === 'object') walk(sub as FieldSet, lv, av, at);
     }
+  };
+  walk(taken, live, applied, []);
+  return out;
+}
+
+/**
+ * What a reconcile would change, one entry per object in apply order: applyAll's own preview (the same
+ * policies, spec.ignore and takeover decisions), with the changed fields of each configured object.
+ */
+export async function diffAll(client: KubeClient, objects: KubeObject[], o: { fieldManager?: string; signal?: AbortSignal; ignore?: IgnoreRule[]; force?: boolean } = {}): Promise<DiffEntry[]> {
+  const out: DiffEntry[] = [];
+  for (const p of await previewAll(client, objects, o)) {
+    const { ref, action, apiVersion, kind, name, namespace } = p.entry;
+    const object = { apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
+    if (p.error) {
+      out.push({ ref, action: 'failed', message: p.error.message });
+      continue;
+    }
+    const entry: DiffEntry = { ref, object, action };
+    if (action === 'skipped') entry.message = 'left alone by its kustomize.toolkit.fluxcd.io/ssa annotation (Ignore, or IfNotPresent once it exists)';
+    if (action === 'configured' && p.live && p.dry) {
+      // The dry run is of our field manager before the takeover; the takeover makes kubectl's fields
+      // ours, so those Git no longer has are removed by the apply too.
+      const removed = p.takenFields && p.applied ? removedByTakeover(p.live, p.applied, p.takenFields) : [];
+      const seen = new Set(removed.map((c) => c.path));
+      entry.changes = [...removed, ...fieldChanges(p.live, p.dry).filter((c) => !seen.has(c.path))].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    }
+    if (p.entry.recreated) entry.message = 'an immutable field changes: the object would be deleted and created again (force)';
+    else if (p.takeover?.length) entry.message = `fields set by ${p.takeover.join(', ')} would be taken over: those Git no longer has are removed`;
+    out.push(entry);
   }
   return out;
 }

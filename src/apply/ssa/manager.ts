@@ -14,8 +14,8 @@
 
 import type { Status } from '../../apis/meta/types.js';
 import { DEFAULT_FIELD_MANAGER, KubeError, UnknownKindError, type KubeClient, type KubeObject, type ResourceInfo } from '../../kube/client.js';
-import { isCRD, isNamespace, stagesOf } from './sort.js';
-import { DEFAULT_TAKEOVER, takeoverPatch, type FieldManagerMatch } from './takeover.js';
+import { isCRD, isNamespace, sortObjects, stagesOf } from './sort.js';
+import { DEFAULT_TAKEOVER, takenOver, takenOverFields, takeoverPatch, type FieldManagerMatch, type FieldSet } from './takeover.js';
 import { ignoredPaths, withoutIgnored, type IgnoreRule } from './ignore.js';
 
 export const ANNOTATION_PREFIXES = ['kustomize.toolkit.fluxcd.io/', 'gitops.toolkit/'] as const;
@@ -53,6 +53,8 @@ export interface ApplyAllOptions {
   /** Managers whose fields are taken over (default: kubectl's and before-first-apply, as Flux). */
   takeover?: FieldManagerMatch[];
   signal?: AbortSignal;
+  /** Dry runs only: nothing is written, deleted or taken over (see previewAll). */
+  preview?: boolean;
 }
 
 /** An apply that stopped: `ref` names the object, `changeSet` holds what was done before. */
@@ -124,6 +126,26 @@ interface Planned {
   info: ResourceInfo;
   entry: ChangeSetEntry;
   live?: KubeObject;
+  /** The dry-run result (what the object would become). */
+  dry?: KubeObject;
+  /** Preview only: the kubectl managers whose fields the apply would take over, and those fields. */
+  takeover?: string[];
+  takenFields?: FieldSet;
+}
+
+/** What applying one object would do, without doing it (see previewAll). */
+export interface Preview {
+  entry: ChangeSetEntry;
+  live?: KubeObject;
+  dry?: KubeObject;
+  /** The kubectl managers whose fields would be taken over: fields of theirs that Git no longer has go. */
+  takeover?: string[];
+  /** Those fields (FieldsV1). */
+  takenFields?: FieldSet;
+  /** The object as it would be applied (spec.ignore's paths cut out of an existing one). */
+  applied?: KubeObject;
+  /** Why the cluster would refuse the object (the apply would stop its stage there). */
+  error?: ApplyError;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -177,7 +199,7 @@ class Applier {
     return new ApplyError(message, ref, { entries: [...this.changeSet.entries] }, reason, e instanceof KubeError ? e.status : undefined);
   }
 
-  private async plan(obj: KubeObject): Promise<Planned> {
+  async plan(obj: KubeObject): Promise<Planned> {
     const kind = obj.kind ?? '';
     const name = obj.metadata?.name ?? '';
     const provisional = refOf(kind || '?', name || '?', obj.metadata?.namespace);
@@ -231,7 +253,7 @@ class Applier {
   }
 
   /** Dry run, skip rules, recreate and takeover of one object; whether it is to be written. */
-  private async prepare(p: Planned): Promise<boolean> {
+  async prepare(p: Planned): Promise<boolean> {
     p.live = await this.client.getOptional(this.refOfPlanned(p), { signal: this.o.signal });
     const ignored = p.live && this.o.ignore?.length ? ignoredPaths(p.obj, this.o.ignore) : [];
     if (ignored.length) p.obj = withoutIgnored(p.obj, ignored);
@@ -249,6 +271,13 @@ class Applier {
       } catch (e) {
         if (p.live && isImmutableError(e)) {
           if (this.o.force || forceEnabled(p.obj)) {
+            if (this.o.preview) {
+              // It would be deleted and created anew: what it becomes is the object as Git has it.
+              p.entry.recreated = true;
+              p.entry.action = 'configured';
+              p.dry = p.obj;
+              return false;
+            }
             await this.recreate(p);
             continue;
           }
@@ -265,10 +294,16 @@ class Applier {
         throw e;
       }
     }
+    p.dry = dry;
     let tookOver = false;
     if (p.live && ssaPolicy(p.obj) !== 'Merge') {
       const patch = takeoverPatch(p.live, this.fieldManager, this.o.takeover ?? DEFAULT_TAKEOVER, ignored);
-      if (patch.length) {
+      if (patch.length && this.o.preview) {
+        const managers = takenOver(p.live, this.fieldManager, this.o.takeover ?? DEFAULT_TAKEOVER);
+        p.takeover = managers.length ? managers : ['kubectl client-side apply (its last-applied-configuration)'];
+        p.takenFields = takenOverFields(p.live, this.fieldManager, this.o.takeover ?? DEFAULT_TAKEOVER, ignored);
+        tookOver = true;
+      } else if (patch.length) {
         try {
           await this.client.request('PATCH', this.objectPath(p), {
             body: patch,
@@ -342,6 +377,31 @@ function conditionText(o: KubeObject): string {
   const status = (o.status ?? {}) as { phase?: string; conditions?: { type?: string; status?: string; message?: string }[] };
   if (status.phase) return `phase ${status.phase}`;
   return (status.conditions ?? []).map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ''}`).join(', ') || 'no conditions';
+}
+
+/**
+ * What applyAll would do now, object by object in apply order, changing nothing: the same planning,
+ * ssa policies, spec.ignore, dry runs and takeover decisions, with each refusal recorded on its object
+ * instead of stopping. Kinds a CRD of the same build would define are not served yet, so they come
+ * back refused as unknown.
+ */
+export async function previewAll(client: KubeClient, objects: KubeObject[], opts: Omit<ApplyAllOptions, 'preview'> = {}): Promise<Preview[]> {
+  const a = new Applier(client, { ...opts, preview: true });
+  const out: Preview[] = [];
+  for (const obj of sortObjects(objects)) {
+    opts.signal?.throwIfAborted();
+    let p: Planned | undefined;
+    try {
+      p = await a.plan(obj);
+      await a.prepare(p);
+      out.push({ entry: p.entry, live: p.live, dry: p.dry, takeover: p.takeover, takenFields: p.takenFields, applied: p.obj });
+    } catch (e) {
+      if (!(e instanceof ApplyError)) throw e;
+      const entry = p?.entry ?? { ref: e.ref, action: 'skipped' as const, apiVersion: obj.apiVersion ?? '', kind: obj.kind ?? '', name: obj.metadata?.name ?? '' };
+      out.push({ entry, live: p?.live, error: e });
+    }
+  }
+  return out;
 }
 
 /**

@@ -32,7 +32,7 @@ export interface JsonPatchOp {
 
 const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
-type FieldSet = Record<string, unknown>;
+export type FieldSet = Record<string, unknown>;
 
 /** The union of two FieldsV1 sets (nested objects whose leaves are `{}`). */
 export function mergeFieldSets(a: FieldSet | undefined, b: FieldSet | undefined): FieldSet {
@@ -63,6 +63,23 @@ function splitAt(fs: FieldSet, path: string[]): { rest: FieldSet; kept?: FieldSe
 
 const matches = (e: ManagedFieldsEntry, ms: FieldManagerMatch[], owner: string) =>
   !e.subresource && e.manager !== owner && ms.some((m) => (e.manager ?? '').startsWith(m.name) && e.operation === m.operation);
+
+/** The union of the fields takeoverPatch moves to `owner` (those under `keep` stay with their managers). */
+export function takenOverFields(live: KubeObject, owner: string, managers: FieldManagerMatch[] = DEFAULT_TAKEOVER, keep: string[][] = []): FieldSet {
+  let all: FieldSet = {};
+  for (const e of live.metadata?.managedFields ?? []) {
+    if (!matches(e, managers, owner)) continue;
+    let rest = (e.fieldsV1 ?? {}) as FieldSet;
+    for (const path of keep) rest = splitAt(rest, path).rest;
+    all = mergeFieldSets(all, rest);
+  }
+  return all;
+}
+
+/** The names of the managers takeoverPatch moves fields from. */
+export function takenOver(live: KubeObject, owner: string, managers: FieldManagerMatch[] = DEFAULT_TAKEOVER): string[] {
+  return [...new Set((live.metadata?.managedFields ?? []).filter((e) => matches(e, managers, owner)).map((e) => e.manager ?? ''))];
+}
 
 /**
  * The JSON patch that moves the matching managers' fields to `owner` (one Apply entry per apiVersion,

@@ -95,8 +95,8 @@ export function registerKustomizationViews(views: SubresourceViews, d: ViewDeps)
     } catch (e) {
       return asStatus(e);
     }
-    const entries = await diffAll(client, objects, { signal, ignore: (obj.spec as unknown as KustomizationSpec).ignore });
     const spec = obj.spec as unknown as KustomizationSpec;
+    const entries = await diffAll(client, objects, { signal, ignore: spec.ignore, force: spec.force });
     const stale = spec.prune ? inventoryDiff(obj.status?.inventory as ResourceInventory | undefined, inventoryOf(entries.flatMap((e) => (e.object ? [e.object as KubeObject] : [])))) : [];
     const pruned = stale.length ? await prune(client, stale, { owner: { name: obj.metadata.name!, namespace: obj.metadata.namespace! }, dryRun: true, signal }) : [];
     for (const r of pruned) entries.push({ ref: r.ref, action: r.action === 'deleted' ? 'pruned' : r.action === 'skipped' ? 'skipped' : 'failed', message: r.reason });
