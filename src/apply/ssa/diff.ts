@@ -5,7 +5,8 @@
 
 import type { KubeClient, KubeObject } from '../../kube/client.js';
 import { previewAll } from './manager.js';
-import { LAST_APPLIED_ANNOTATION, type FieldSet } from './takeover.js';
+import type { FieldSet } from './takeover.js';
+import { isSecretValue, REDACTED } from '../redact.js';
 import type { IgnoreRule } from './ignore.js';
 
 export interface FieldChange {
@@ -28,10 +29,9 @@ export interface DiffEntry {
 }
 
 const CHURN = new Set(['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink']);
-const REDACTED = '<redacted>';
 const MAX_CHANGES = 100;
 
-function walk(live: unknown, desired: unknown, path: string, out: FieldChange[], redact: boolean): void {
+function walk(live: unknown, desired: unknown, path: string[], out: FieldChange[], obj: KubeObject): void {
   if (out.length >= MAX_CHANGES) return;
   if (JSON.stringify(live) === JSON.stringify(desired)) return;
   const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -39,27 +39,26 @@ function walk(live: unknown, desired: unknown, path: string, out: FieldChange[],
     const a = live as Record<string, unknown>;
     const b = desired as Record<string, unknown>;
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-      if (path === 'metadata' && CHURN.has(k)) continue;
-      walk(a[k], b[k], path ? `${path}.${k}` : k, out, redact);
+      if (path.length === 1 && path[0] === 'metadata' && CHURN.has(k)) continue;
+      walk(a[k], b[k], [...path, k], out, obj);
     }
     return;
   }
   if (Array.isArray(live) && Array.isArray(desired) && live.length === desired.length) {
-    for (let i = 0; i < live.length; i++) walk(live[i], desired[i], `${path}[${i}]`, out, redact);
+    for (let i = 0; i < live.length; i++) walk(live[i], desired[i], [...path.slice(0, -1), `${path[path.length - 1]}[${i}]`], out, obj);
     return;
   }
+  const redact = isSecretValue(obj, path);
   const hide = (v: unknown) => (v === undefined ? undefined : redact ? REDACTED : v);
-  out.push({ path, ...(live !== undefined ? { live: hide(live) } : {}), ...(desired !== undefined ? { desired: hide(desired) } : {}) });
+  out.push({ path: path.join('.'), ...(live !== undefined ? { live: hide(live) } : {}), ...(desired !== undefined ? { desired: hide(desired) } : {}) });
 }
 
 /** The field changes between two versions of an object (metadata churn and status left out). */
 export function fieldChanges(live: KubeObject, desired: KubeObject): FieldChange[] {
   const out: FieldChange[] = [];
-  const secret = desired.kind === 'Secret' && (desired.apiVersion === 'v1' || !desired.apiVersion);
   for (const k of [...new Set([...Object.keys(live), ...Object.keys(desired)])].sort()) {
     if (k === 'status') continue;
-    const redact = secret && (k === 'data' || k === 'stringData');
-    walk((live as Record<string, unknown>)[k], (desired as Record<string, unknown>)[k], k, out, redact);
+    walk((live as Record<string, unknown>)[k], (desired as Record<string, unknown>)[k], [k], out, desired);
   }
   return out;
 }
@@ -70,7 +69,6 @@ export function fieldChanges(live: KubeObject, desired: KubeObject): FieldChange
  */
 function removedByTakeover(live: KubeObject, applied: KubeObject, taken: FieldSet): FieldChange[] {
   const out: FieldChange[] = [];
-  const secret = live.kind === 'Secret';
   const walk = (fs: FieldSet, l: unknown, a: unknown, path: string[]) => {
     for (const [key, sub] of Object.entries(fs)) {
       if (!key.startsWith('f:') || out.length >= MAX_CHANGES) continue;
@@ -81,7 +79,7 @@ function removedByTakeover(live: KubeObject, applied: KubeObject, taken: FieldSe
       const at = [...path, name];
       if (av === undefined) {
         if (!(at[0] === 'metadata' && ['managedFields', 'resourceVersion'].includes(at[1] ?? '')) && at[0] !== 'status')
-          out.push({ path: at.join('.'), live: secret && (at[0] === 'data' || at[0] === 'stringData' || name === LAST_APPLIED_ANNOTATION) ? REDACTED : lv });
+          out.push({ path: at.join('.'), live: isSecretValue(live, at) ? REDACTED : lv });
       } else if (sub && typeof sub === 'object') walk(sub as FieldSet, lv, av, at);
     }
   };

@@ -14,6 +14,7 @@ import { GROUP } from '../../apis/v1/common.js';
 import type { KustomizationSpec, ResourceInventory } from '../../apis/v1/kustomization.js';
 import { StatusError } from '../../apis/meta/errors.js';
 import { diffAll } from '../../apply/ssa/diff.js';
+import { redactSecret } from '../../apply/redact.js';
 import { diff as inventoryDiff, inventoryOf, prune } from '../../apply/inventory/index.js';
 import type { ArtifactStore } from '../../artifacts/store.js';
 import type { Options } from '../../config/options.js';
@@ -30,21 +31,6 @@ export interface ViewDeps {
   cluster?: KubeClient;
   options: Options;
   dataDir: string;
-}
-
-const REDACTED = '<redacted>';
-
-/** A copy of `o` whose Secret values are replaced, keys kept (so the shape of the build is visible). */
-export function redactSecret(o: KubeObject): KubeObject {
-  if (o.kind !== 'Secret' || (o.apiVersion && o.apiVersion !== 'v1')) return o;
-  const out = { ...o } as Record<string, unknown>;
-  for (const k of ['data', 'stringData']) {
-    const v = out[k] as Record<string, unknown> | undefined;
-    if (v && typeof v === 'object') out[k] = Object.fromEntries(Object.keys(v).map((key) => [key, REDACTED]));
-  }
-  const ann = (o.metadata?.annotations ?? {}) as Record<string, string>;
-  if (ann['kubectl.kubernetes.io/last-applied-configuration']) out.metadata = { ...o.metadata, annotations: { ...ann, 'kubectl.kubernetes.io/last-applied-configuration': REDACTED } };
-  return out as KubeObject;
 }
 
 /** A reconcile-step error as the view's answer: the user sees the same message the conditions give. */
