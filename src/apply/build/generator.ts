@@ -61,9 +61,9 @@ const isKubeObject = (d: unknown): boolean =>
  * Lists the resources of a generated kustomization: `.yaml`/`.yml`/`.json` files under `dir` in
  * lexical order, each parsed (invalid YAML is an error naming file and line), files without any
  * Kubernetes object (no apiVersion and kind: CI configs, Helm values) skipped; sub-directories holding
- * a kustomization file listed as such.
+ * a kustomization file listed as such. `parsed`, when given, receives each listed file's documents.
  */
-export async function scanManifests(dir: string, root: string): Promise<string[]> {
+export async function scanManifests(dir: string, root: string, parsed?: Map<string, { docs: unknown[]; bytes: number }>): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
     const entries = await readdir(d, { withFileTypes: true });
@@ -82,8 +82,12 @@ export async function scanManifests(dir: string, root: string): Promise<string[]
         if (await findKustomizationFile(p)) out.push('./' + relative(dir, p));
         else await walk(p);
       } else if (isReg && MANIFEST_EXT.test(e.name)) {
-        const docs = parseYAMLDocs(await readFile(p, 'utf8'), relative(root, p));
-        if (docs.some(isKubeObject)) out.push('./' + relative(dir, p));
+        const text = await readFile(p, 'utf8');
+        const docs = parseYAMLDocs(text, relative(root, p));
+        if (docs.some(isKubeObject)) {
+          out.push('./' + relative(dir, p));
+          parsed?.set('./' + relative(dir, p), { docs, bytes: Buffer.byteLength(text) });
+        }
       }
     }
   };

@@ -21,7 +21,7 @@ import { checkKustomizations, dumpKustomization, findKustomizationFile, mergeSpe
 import { DEFAULT_MAX_OUTPUT_BYTES, runKustomize } from './kustomize.js';
 import { substitute, type KubeManifest } from './substitute.js';
 import { copyTree, resolveSpecPath, within, type TreeLimits } from './tree.js';
-import { needsKustomize, readPlainManifests } from './plain.js';
+import { needsKustomize, plainManifests } from './plain.js';
 
 export { BuildError, isBuildError, type BuildErrorReason } from './errors.js';
 export { substitute, collectVars, checkVarNames, substitutionDisabled, type KubeManifest, type FetchedSource, type SubstituteStrategy } from './substitute.js';
@@ -108,6 +108,7 @@ export async function buildKustomization(o: BuildOptions): Promise<BuildResult> 
     if (!within(realRoot, real)) throw new BuildError('ArtifactFailed', `path '${specPath}' points outside the artifact root`);
 
     let kfile = await findKustomizationFile(real);
+    const parsed = new Map<string, { docs: unknown[]; bytes: number }>(); // the generator's reads, for the plain path
     let generated = false;
     let kus: Record<string, unknown>;
     if (kfile) {
@@ -120,7 +121,8 @@ export async function buildKustomization(o: BuildOptions): Promise<BuildResult> 
       if (!kus.resources && !kus.components && !kus.bases) kus.buildMetadata ??= ['originAnnotations']; // as Flux: not "empty"
     } else {
       generated = true;
-      const resources = await scanManifests(real, realRoot);
+      // Kept only when the plain path may use them.
+      const resources = await scanManifests(real, realRoot, !o.alwaysKustomize && !needsKustomize(spec) ? parsed : undefined);
       kus = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' };
       if (resources.length) kus.resources = resources;
       else kus.namespace = '_placeholder'; // as Flux: an empty kustomization is a kustomize error
@@ -130,7 +132,7 @@ export async function buildKustomization(o: BuildOptions): Promise<BuildResult> 
     const text = dumpKustomization(kus);
     const maxOut = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const plain =
-      generated && !o.alwaysKustomize && !needsKustomize(spec) && Array.isArray(kus.resources) ? await readPlainManifests(real, kus.resources as string[], relative(realRoot, real), maxOut) : undefined;
+      parsed.size && Array.isArray(kus.resources) ? plainManifests(kus.resources as string[], parsed, maxOut) : undefined;
     if (plain) return finish(plain, text, generated);
     if (basename(kfile) !== 'kustomization.yaml' && !generated) await unlink(kfile);
     await writeFile(join(real, 'kustomization.yaml'), text);

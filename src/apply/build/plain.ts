@@ -5,11 +5,8 @@
 // or refuse — a nested kustomization, a List, a document that is not a complete object, two objects
 // with one identity — is left to kustomize, so its answer (or its error) stays the reference.
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { KustomizationSpec } from '../../apis/v1/kustomization.js';
 import { BuildError } from './errors.js';
-import { parseYAMLDocs } from './generator.js';
 import type { KubeManifest } from './substitute.js';
 
 /** Whether a spec asks kustomize for nothing beyond listing the manifests. */
@@ -20,24 +17,20 @@ export function needsKustomize(spec: Partial<KustomizationSpec>): boolean {
 const isObject = (d: unknown): d is Record<string, unknown> => !!d && typeof d === 'object' && !Array.isArray(d);
 
 /**
- * The objects of `resources` (files relative to `dir`, as the generator lists them), or undefined when
- * kustomize must build them.
+ * The objects of `resources` (as the generator lists them, with the documents it parsed), or undefined
+ * when kustomize must build them.
  */
-export async function readPlainManifests(dir: string, resources: string[], root: string, maxBytes: number): Promise<KubeManifest[] | undefined> {
+export function plainManifests(resources: string[], parsed: Map<string, { docs: unknown[]; bytes: number }>, maxBytes: number): KubeManifest[] | undefined {
   const out: KubeManifest[] = [];
   const ids = new Set<string>();
   let bytes = 0;
   for (const r of resources) {
-    let text: string;
-    try {
-      text = await readFile(join(dir, r), 'utf8');
-    } catch {
-      return undefined; // a directory (nested kustomization) or unreadable: kustomize decides
-    }
+    const file = parsed.get(r);
+    if (!file) return undefined; // a directory (nested kustomization): kustomize decides
     // The bound kustomize's output has, on what would be its output.
-    bytes += Buffer.byteLength(text);
+    bytes += file.bytes;
     if (bytes > maxBytes) throw new BuildError('BuildFailed', `kustomize build output is larger than the limit of ${maxBytes} bytes`);
-    for (const d of parseYAMLDocs(text, join(root, r))) {
+    for (const d of file.docs) {
       if (d === null || d === undefined) continue;
       if (!isObject(d) || typeof d.apiVersion !== 'string' || typeof d.kind !== 'string' || d.kind.endsWith('List')) return undefined;
       const meta = d.metadata;
